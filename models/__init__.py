@@ -1,0 +1,1 @@
+"""shiftdesk's domain and store: pure Python, SQLModel and pendulum. Never imports Textual."""

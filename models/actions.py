@@ -1,0 +1,339 @@
+"""The only way ticket state changes.
+
+Each public action is one transaction: the change, an audit event, a change-log row (and a
+PostgreSQL NOTIFY), and the ticket's `version` bumped. An action given `expected_version` is
+refused with `Conflict` when someone else changed the ticket since it was loaded; the message
+says who did what. The version bump is the transaction's first statement so SQLite takes its
+write lock up front (no stale-snapshot upgrade failures) and PostgreSQL locks the row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from models.db import Store, StoreUnavailable, one_line
+from models.tables import (
+    AuditEvent,
+    ChangeLog,
+    Entitlement,
+    Message,
+    MessageDirection,
+    Rsaa,
+    Technician,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+)
+
+NOTIFY_CHANNEL = "shiftdesk_changes"
+
+_program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+
+
+def set_program(name: str) -> None:
+    """Name the running program in audit events (e.g. "shiftdesk tui", "shiftdesk mailgate")."""
+    global _program
+    _program = name
+
+
+def process_label() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{_program}"
+
+
+class ActionError(Exception):
+    """An action refused for a reason a technician can read (one line)."""
+
+
+class Conflict(ActionError):
+    """Someone else changed the ticket since it was loaded."""
+
+    def __init__(self, message: str, ticket_number: int) -> None:
+        super().__init__(message)
+        self.ticket_number = ticket_number
+
+
+class NotFound(ActionError):
+    pass
+
+
+@dataclass(frozen=True)
+class Actor:
+    email: str
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.email
+
+
+SYSTEM = Actor("system", "shiftdesk")
+
+
+def now() -> float:
+    return time.time()
+
+
+def normalize_email(address: str) -> str:
+    return address.strip().lower()
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+def technician_for(session: Session, actor: Actor) -> Technician:
+    """The technician row for `actor`, created on first use."""
+    email = normalize_email(actor.email)
+    row = session.execute(select(Technician).where(Technician.email == email)).scalar_one_or_none()
+    if row is None:
+        row = Technician(email=email, name=actor.name or email.split("@", 1)[0])
+        session.add(row)
+        session.flush()
+    return row
+
+
+def audit(
+    session: Session,
+    ticket_number: int | None,
+    actor: Actor,
+    action: str,
+    at: float,
+    **detail: Any,
+) -> None:
+    session.add(
+        AuditEvent(
+            ticket_number=ticket_number,
+            actor=actor.email,
+            action=action,
+            detail=json.dumps(detail, sort_keys=True, default=str) if detail else None,
+            process=process_label(),
+            created_at=at,
+        )
+    )
+
+
+def mark_changed(session: Session, ticket_number: int, at: float) -> None:
+    session.add(ChangeLog(ticket_number=ticket_number, changed_at=at))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": NOTIFY_CHANNEL, "payload": str(ticket_number)},
+        )
+
+
+def describe_last_change(session: Session, ticket_number: int) -> str:
+    event = session.execute(
+        select(AuditEvent)
+        .where(AuditEvent.ticket_number == ticket_number)
+        .order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    ).scalar_one_or_none()
+    if event is None:
+        return "it changed"
+    when = time.strftime("%H:%M:%S", time.localtime(event.created_at))
+    return f"{event.actor} {_PAST.get(event.action, event.action)} it at {when}"
+
+
+_PAST = {
+    "take": "took",
+    "release": "released",
+    "reply": "replied to",
+    "note": "added a note to",
+    "close": "closed",
+    "reopen": "reopened",
+    "reclassify": "reclassified",
+    "phone_grant": "granted phone support on",
+    "phone_decline": "declined phone support on",
+    "phone_call": "logged a call on",
+    "rsaa_record": "recorded an RSAA on",
+    "rsaa_revoke": "revoked the RSAA on",
+    "customer_message": "wrote again on",
+    "accept": "accepted",
+    "schedule": "scheduled",
+    "create": "created",
+}
+
+
+def lock_ticket(
+    session: Session, number: int, expected_version: int | None, at: float
+) -> Ticket:
+    """Bump the version (first statement: takes the write lock), check it, return the row."""
+    stmt = update(Ticket).where(Ticket.number == number)  # type: ignore[arg-type]
+    if expected_version is not None:
+        stmt = stmt.where(Ticket.version == expected_version)  # type: ignore[arg-type]
+    result = session.execute(
+        stmt.values(version=Ticket.version + 1, updated_at=at),  # type: ignore[operator]
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        exists = session.get(Ticket, number)
+        if exists is None:
+            raise NotFound(f"there is no ticket #{number}")
+        raise Conflict(
+            f"#{number} changed since you loaded it: {describe_last_change(session, number)}",
+            number,
+        )
+    ticket = session.get(Ticket, number, populate_existing=True)
+    assert ticket is not None
+    return ticket
+
+
+@contextmanager
+def action(store: Store) -> Iterator[Session]:
+    """One transaction; driver errors become ActionError / StoreUnavailable."""
+    try:
+        with store.transaction() as session:
+            yield session
+    except ActionError:
+        raise
+    except IntegrityError as exc:
+        raise ActionError(f"refused by the store: {one_line(exc)}") from exc
+    except OperationalError as exc:
+        raise StoreUnavailable(f"store unavailable: {one_line(exc)}") from exc
+
+
+def revoke_active_rsaa(
+    session: Session, ticket_number: int, actor: Actor, reason: str, at: float
+) -> Rsaa | None:
+    """Revoke the ticket's active RSAA, if any (same transaction as the caller)."""
+    rsaa = session.execute(
+        select(Rsaa).where(Rsaa.ticket_number == ticket_number, Rsaa.revoked_at.is_(None))  # type: ignore[union-attr]
+    ).scalar_one_or_none()
+    if rsaa is None:
+        return None
+    rsaa.revoked_at = at
+    rsaa.revoked_by_id = technician_for(session, actor).id if actor is not SYSTEM else None
+    rsaa.revoke_reason = reason
+    audit(session, ticket_number, actor, "rsaa_revoke", at, rsaa=rsaa.id, reason=reason)
+    return rsaa
+
+
+# --------------------------------------------------------------------------- ticket creation
+
+
+def insert_ticket(
+    session: Session,
+    *,
+    subject: str,
+    requester_email: str,
+    received_at: float,
+    body: str = "",
+    kind: str = TicketKind.STANDARD,
+    customer_id: int | None = None,
+    license_id: int | None = None,
+    entitlement: str = Entitlement.NONE,
+    entitlement_note: str | None = None,
+    phone_requested: bool = False,
+    rfc_message_id: str | None = None,
+    headers: str | None = None,
+    actor: Actor = SYSTEM,
+) -> Ticket:
+    ticket = Ticket(
+        kind=kind,
+        status=TicketStatus.OPEN,
+        subject=subject,
+        customer_id=customer_id,
+        requester_email=normalize_email(requester_email),
+        license_id=license_id,
+        entitlement=entitlement,
+        entitlement_note=entitlement_note,
+        received_at=received_at,
+        waiting_since=received_at,
+        phone_requested=phone_requested,
+        updated_at=received_at,
+    )
+    session.add(ticket)
+    session.flush()
+    assert ticket.number is not None
+    session.add(
+        Message(
+            ticket_number=ticket.number,
+            direction=MessageDirection.IN,
+            author=normalize_email(requester_email),
+            created_at=received_at,
+            subject=subject,
+            body=body,
+            rfc_message_id=rfc_message_id,
+            headers=headers,
+        )
+    )
+    audit(session, ticket.number, actor, "create", received_at, kind=kind, entitlement=entitlement)
+    mark_changed(session, ticket.number, received_at)
+    return ticket
+
+
+def create_ticket(store: Store, **fields: Any) -> int:
+    """Create a ticket with its first message; returns its number."""
+    with action(store) as session:
+        ticket = insert_ticket(session, **fields)
+        assert ticket.number is not None
+        return ticket.number
+
+
+# --------------------------------------------------------------------------- simple actions
+
+
+def take(
+    store: Store, number: int, actor: Actor, *, expected_version: int | None = None,
+    at: float | None = None,
+) -> Ticket:
+    at = now() if at is None else at
+    with action(store) as session:
+        ticket = lock_ticket(session, number, expected_version, at)
+        if ticket.status == TicketStatus.CLOSED:
+            raise ActionError(f"#{number} is closed: reopen it first")
+        me = technician_for(session, actor)
+        if ticket.assignee_id == me.id:
+            raise ActionError(f"#{number} is already yours")
+        previous = ticket.assignee_id
+        ticket.assignee_id = me.id
+        audit(session, number, actor, "take", at, previous_assignee=previous)
+        mark_changed(session, number, at)
+        return ticket
+
+
+def close(
+    store: Store, number: int, actor: Actor, *, expected_version: int | None = None,
+    at: float | None = None, reason: str | None = None,
+) -> Ticket:
+    """Close; revokes the ticket's active RSAA in the same transaction."""
+    at = now() if at is None else at
+    with action(store) as session:
+        ticket = lock_ticket(session, number, expected_version, at)
+        if ticket.status == TicketStatus.CLOSED:
+            raise ActionError(f"#{number} is already closed")
+        revoke_active_rsaa(session, number, actor, "ticket_closed", at)
+        ticket.status = TicketStatus.CLOSED
+        ticket.closed_at = at
+        ticket.waiting_since = None
+        audit(session, number, actor, "close", at, reason=reason)
+        mark_changed(session, number, at)
+        return ticket
+
+
+def reopen(
+    store: Store, number: int, actor: Actor, *, expected_version: int | None = None,
+    at: float | None = None,
+) -> Ticket:
+    """Reopen a closed ticket. A revoked RSAA stays revoked."""
+    at = now() if at is None else at
+    with action(store) as session:
+        ticket = lock_ticket(session, number, expected_version, at)
+        if ticket.status != TicketStatus.CLOSED:
+            raise ActionError(f"#{number} is not closed")
+        ticket.status = TicketStatus.OPEN if ticket.first_response_at is None else TicketStatus.ANSWERED
+        ticket.closed_at = None
+        audit(session, number, actor, "reopen", at)
+        mark_changed(session, number, at)
+        return ticket

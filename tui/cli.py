@@ -1,0 +1,111 @@
+"""The `shiftdesk` command line.
+
+Scripting commands (sla, list, show, mailgate, ...) never import Textual: the TUI is imported
+lazily by the commands that run it. Shared options (`--db`, `--config`, `--as`) are accepted before
+or after the subcommand and also come from SHIFTDESK_DB, SHIFTDESK_CONFIG, SHIFTDESK_TECHNICIAN.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from tui import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# sysexits
+EX_USAGE = 2  # click's own usage code; config errors use it too
+EX_DATAERR = 65
+EX_TEMPFAIL = 75
+
+
+@dataclass
+class Settings:
+    db: str | None = None
+    config_path: Path | None = None
+    technician: str | None = None
+
+
+def _store_option(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        settings = ctx.find_root().ensure_object(Settings)
+        if value is not None:
+            setattr(settings, name, value)
+        return value
+
+    return callback
+
+
+def common_options(func: F) -> F:
+    """--db/--config/--as on the group and on every subcommand; the later one wins."""
+    options = [
+        click.option(
+            "--db",
+            "db",
+            envvar="SHIFTDESK_DB",
+            metavar="URL",
+            expose_value=False,
+            callback=_store_option("db"),
+            help="SQLAlchemy URL of the store [env SHIFTDESK_DB; default: SQLite in the data dir].",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            envvar="SHIFTDESK_CONFIG",
+            metavar="FILE",
+            type=click.Path(dir_okay=False, path_type=Path),
+            expose_value=False,
+            callback=_store_option("config_path"),
+            help="TOML config file [env SHIFTDESK_CONFIG].",
+        ),
+        click.option(
+            "--as",
+            "technician",
+            envvar="SHIFTDESK_TECHNICIAN",
+            metavar="EMAIL",
+            expose_value=False,
+            callback=_store_option("technician"),
+            help="The technician you act as [env SHIFTDESK_TECHNICIAN].",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def settings() -> Settings:
+    return click.get_current_context().find_root().ensure_object(Settings)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Exit with a one-line reason on stderr."""
+    click.echo(f"shiftdesk: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="shiftdesk")
+@common_options
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """shiftdesk: the support technician's console. With no command, opens the queue."""
+    if ctx.invoked_subcommand is None:
+        from tui.commands.run import run_tui
+
+        run_tui(settings(), demo=False)
+
+
+def _register() -> None:
+    from tui.commands import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register()

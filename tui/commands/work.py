@@ -1,0 +1,5 @@
+"""Placeholder: being written."""
+
+import click
+
+WORK_COMMANDS: list[click.Command] = []
