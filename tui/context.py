@@ -1,0 +1,61 @@
+"""Everything the app needs, built once by `build_context` (used by the CLI and the tests)."""
+
+from __future__ import annotations
+
+import getpass
+import locale
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from models.actions import Actor
+from models.calendar import BusinessCalendar
+from models.config import Config
+from models.db import Store
+from models.sla import SlaPolicy
+
+
+def default_technician() -> str:
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def unicode_terminal() -> bool:
+    """Emoji flags only where the terminal can be trusted with them."""
+    if os.environ.get("SHIFTDESK_ASCII"):
+        return False
+    encoding = (locale.getpreferredencoding(False) or "").lower().replace("-", "")
+    lang = " ".join(os.environ.get(k, "") for k in ("LC_ALL", "LC_CTYPE", "LANG")).lower()
+    return encoding == "utf8" or "utf-8" in lang or "utf8" in lang
+
+
+@dataclass
+class AppContext:
+    store: Store
+    config: Config
+    actor: Actor
+    clock: Callable[[], float] = time.time
+    demo: bool = False
+    demo_speed: float = 1.0
+    ascii_flags: bool = field(default_factory=lambda: not unicode_terminal())
+    live: bool = True  # tick and watch the change feed (off in snapshot tests)
+    policy: SlaPolicy = field(init=False)
+
+    def __post_init__(self) -> None:
+        calendar = BusinessCalendar.from_config(self.config.calendar)
+        self.policy = SlaPolicy(calendar, self.config.sla)
+
+    @property
+    def zone(self) -> str:
+        return self.config.calendar.timezone
+
+
+def stylesheet_path() -> Path:
+    """screens.tcss: shipped inside the wheel as tui/screens.tcss; at the top of a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "screens.tcss", here.parent / "screens.tcss"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("screens.tcss is missing from this installation")

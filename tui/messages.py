@@ -1,0 +1,32 @@
+"""Messages that travel up to the queue screen."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from models.queue import QueueRow
+
+
+class QueueLoaded(Message):
+    def __init__(self, rows: list[QueueRow], complete: bool) -> None:
+        super().__init__()
+        self.rows = rows
+        self.complete = complete
+
+
+class TicketsChanged(Message):
+    """Rows changed in the store (coalesced; a newer one replaces an unhandled older one)."""
+
+    def __init__(self, rows: list[QueueRow], numbers: set[int]) -> None:
+        super().__init__()
+        self.rows = rows
+        self.numbers = numbers
+
+    def can_replace(self, message: Message) -> bool:
+        if isinstance(message, TicketsChanged):
+            # merge: keep every ticket the older message carried that this one does not
+            newer = {row.number for row in self.rows}
+            self.rows = [*self.rows, *(r for r in message.rows if r.number not in newer)]
+            self.numbers |= message.numbers
+            return True
+        return False

@@ -1,0 +1,292 @@
+"""The main screen: header, the live FIFO queue, the detail pane, the footer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from models.actions import ActionError, Conflict
+from models.changes import ChangeFeed
+from models.db import StoreError
+from models.queue import load_queue, load_rows
+from tui.messages import QueueLoaded, TicketsChanged
+from tui.widgets.detail import DetailPane
+from tui.widgets.header import HeaderBar
+from tui.widgets.queue_view import (
+    COUNTDOWN_WIDTH,
+    CUSTOMER_WIDTH,
+    FLAGS_WIDTH,
+    KIND_WIDTH,
+    NUMBER_WIDTH,
+    QueueFilter,
+    QueueView,
+    pad,
+)
+
+if TYPE_CHECKING:
+    from tui.app import ShiftdeskApp
+
+HEAD_ROWS = 300  # the first frame shows these; the rest load right after
+
+
+class ColumnHeader(Static):
+    DEFAULT_CSS = "ColumnHeader { height: 1; color: $text-muted; text-style: bold; }"
+
+    def render(self) -> Text:
+        width = self.size.width
+        subject = max(width - COUNTDOWN_WIDTH - NUMBER_WIDTH - KIND_WIDTH - CUSTOMER_WIDTH - FLAGS_WIDTH, 0)
+        return Text(
+            " " + pad("due", COUNTDOWN_WIDTH - 1) + pad("ticket", NUMBER_WIDTH)
+            + pad("kind", KIND_WIDTH) + pad("customer", CUSTOMER_WIDTH) + pad("subject", subject)
+            + "flags".rjust(FLAGS_WIDTH), no_wrap=True,
+        )
+
+
+class QueueScreen(Screen[None]):
+    BINDINGS = [
+        Binding("slash", "filter_text", "Filter", id="queue.filter"),
+        Binding("e", "toggle('emergencies')", "Emergencies", id="queue.emergencies"),
+        Binding("m", "toggle('mine')", "Mine", id="queue.mine"),
+        Binding("u", "toggle('unassigned')", "Unassigned", id="queue.unassigned"),
+        Binding("b", "toggle('breached')", "Breached", id="queue.breached"),
+        Binding("w", "view('waiting')", "Waiting", show=False, id="queue.view_waiting"),
+        Binding("l", "view('all')", "All", show=False, id="queue.view_all"),
+        Binding("x", "view('not_entitled')", "Not entitled", show=False, id="queue.view_not_entitled"),
+        Binding("0", "clear_filters", "Clear filters", show=False, id="queue.clear"),
+        Binding("escape", "back", "Back", id="queue.back"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    DEFAULT_CSS = """
+    QueueScreen #queue-column { width: 1fr; }
+    QueueScreen DetailPane { width: 55%; display: none; }
+    QueueScreen.-detail DetailPane { display: block; }
+    QueueScreen.-narrow.-detail #queue-column { display: none; }
+    QueueScreen.-narrow.-detail DetailPane { width: 1fr; }
+    QueueScreen #filter { display: none; height: 3; }
+    QueueScreen.-filtering #filter { display: block; }
+    QueueScreen #status { height: 1; color: $text-muted; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.feed: ChangeFeed | None = None
+        self._status_extra = ""
+
+    @property
+    def sd(self) -> ShiftdeskApp:
+        from tui.app import ShiftdeskApp
+
+        assert isinstance(self.app, ShiftdeskApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        ctx = self.sd.ctx
+        yield HeaderBar(ctx.policy.calendar, ctx.zone, id="header")
+        with Horizontal(id="main"):
+            with Vertical(id="queue-column"):
+                yield ColumnHeader(id="columns")
+                yield QueueView(ctx.policy, ctx.zone, me=ctx.actor.email, now=ctx.clock(),
+                                ascii_flags=ctx.ascii_flags, id="queue")
+            yield DetailPane(id="detail")
+        yield Input(placeholder="filter: number, subject, customer — enter applies, esc clears",
+                    id="filter")
+        yield Static("", id="status")
+        yield Footer()
+
+    @property
+    def queue(self) -> QueueView:
+        return self.query_one(QueueView)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.query_one(DetailPane)
+
+    def on_mount(self) -> None:
+        self.queue.focus()
+        self.load_queue()
+        self.refresh_header()
+
+    # ------------------------------------------------------------------ loading and live data
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load_queue(self) -> None:
+        store = self.sd.ctx.store
+        with store.session() as session:
+            head = load_queue(session, limit=HEAD_ROWS)
+        self.post_message(QueueLoaded(head, complete=len(head) < HEAD_ROWS))
+        if len(head) >= HEAD_ROWS:
+            with store.session() as session:
+                rows = load_queue(session, include_closed=True)
+            self.post_message(QueueLoaded(rows, complete=True))
+        else:
+            with store.session() as session:
+                rows = load_queue(session, include_closed=True)
+            self.post_message(QueueLoaded(rows, complete=True))
+        if self.sd.ctx.live:
+            self.watch_changes()
+
+    def on_queue_loaded(self, message: QueueLoaded) -> None:
+        self.queue.set_rows(message.rows, complete=message.complete)
+        self.refresh_header()
+
+    @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
+    def watch_changes(self) -> None:
+        """Poll the change feed (~2 Hz on SQLite, LISTEN on PostgreSQL) and post changed rows."""
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        store = self.sd.ctx.store
+        feed = ChangeFeed(store)
+        self.feed = feed
+        backoff = 0.5
+        try:
+            while not worker.is_cancelled:
+                try:
+                    numbers = feed.poll(timeout=0.5)
+                    backoff = 0.5
+                except Exception as exc:  # the store went away: say so, retry
+                    self.app.call_from_thread(self.set_status, f"store: {exc}")
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 10)
+                    continue
+                if numbers:
+                    with store.session() as session:
+                        rows = load_rows(session, numbers)
+                    self.post_message(TicketsChanged(rows, set(numbers)))
+                elif store.dialect != "postgresql":
+                    time.sleep(0.5)
+        finally:
+            feed.close()
+
+    def on_tickets_changed(self, message: TicketsChanged) -> None:
+        found = {row.number for row in message.rows}
+        self.queue.upsert(message.rows, gone=message.numbers - found)
+        self.refresh_header()
+        current = self.detail.number
+        if current is not None and current in message.numbers:
+            self.detail.reload()
+
+    # ------------------------------------------------------------------ time
+
+    def tick(self, now: float) -> None:
+        self.queue.tick(now)
+        self.refresh_header(now)
+        self.detail.tick(now)
+
+    def refresh_header(self, now: float | None = None) -> None:
+        now = self.sd.ctx.clock() if now is None else now
+        waiting, emergencies, breached = self.queue.counts(now)
+        loading = "" if self.queue.loaded else "loading…"
+        self.query_one(HeaderBar).show(now, waiting, emergencies, breached, loading)
+
+    def set_status(self, text: str) -> None:
+        if text != self._status_extra:
+            self._status_extra = text
+            self.query_one("#status", Static).update(Text(text))
+
+    def update_status_line(self) -> None:
+        view = self.queue
+        text = f" {view.filter.describe()} · {view.visible_count} shown of {view.total}"
+        if self.sd.outbox_line:
+            text += f" · {self.sd.outbox_line}"
+        self.set_status(text)
+
+    # ------------------------------------------------------------------ queue events
+
+    @on(QueueView.Highlighted)
+    def follow_cursor(self, message: QueueView.Highlighted) -> None:
+        self.update_status_line()
+        if self.has_class("-detail") and message.row is not None:
+            self.detail.show_ticket(message.row.number)
+
+    @on(QueueView.Selected)
+    def open_detail(self, message: QueueView.Selected) -> None:
+        self.add_class("-detail")
+        self.detail.show_ticket(message.row.number)
+
+    # ------------------------------------------------------------------ filters
+
+    def action_toggle(self, name: str) -> None:
+        current = self.queue.filter
+        flags = {name: not getattr(current, name)}
+        self.queue.set_filter(QueueFilter(**{**current.__dict__, **flags}))
+        self.update_status_line()
+
+    def action_view(self, view: str) -> None:
+        current = self.queue.filter
+        self.queue.set_filter(QueueFilter(**{**current.__dict__, "view": view}))
+        self.update_status_line()
+
+    def action_clear_filters(self) -> None:
+        self.queue.set_filter(QueueFilter())
+        self.update_status_line()
+
+    def action_filter_text(self) -> None:
+        self.add_class("-filtering")
+        box = self.query_one("#filter", Input)
+        box.value = self.queue.filter.text
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_as_you_type(self, event: Input.Changed) -> None:
+        current = self.queue.filter
+        self.queue.set_filter(QueueFilter(**{**current.__dict__, "text": event.value.strip()}))
+        self.update_status_line()
+
+    @on(Input.Submitted, "#filter")
+    def filter_done(self, _event: Input.Submitted) -> None:
+        self.remove_class("-filtering")
+        self.queue.focus()
+
+    def action_back(self) -> None:
+        if self.has_class("-filtering"):
+            self.query_one("#filter", Input).value = ""
+            self.remove_class("-filtering")
+            self.queue.focus()
+        elif self.has_class("-detail"):
+            self.remove_class("-detail")
+            self.detail.show_ticket(None)
+            self.queue.focus()
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        self.app.exit()
+
+    # ------------------------------------------------------------------ actions (workers)
+
+    def current_number(self) -> int | None:
+        if self.has_class("-detail") and self.detail.number is not None:
+            return self.detail.number
+        row = self.queue.current
+        return row.number if row else None
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def run_action(self, label: str, action: Callable[[], Any], number: int | None = None) -> None:
+        """Run one models.actions call off the event loop; report the outcome as a notification."""
+        try:
+            action()
+        except Conflict as exc:
+            self.app.call_from_thread(self.notify, str(exc), title="Someone got there first",
+                                      severity="warning", timeout=8)
+            self.app.call_from_thread(self.detail.reload)
+            return
+        except (ActionError, StoreError) as exc:
+            self.app.call_from_thread(self.notify, str(exc), title=f"{label} refused",
+                                      severity="error", timeout=8)
+            return
+        self.app.call_from_thread(self.notify, label, timeout=3)
