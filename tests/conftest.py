@@ -86,3 +86,11 @@ def store(db_url: str) -> Iterator[Store]:
     s = Store(db_url)
     yield s
     s.dispose()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[Store]:
+    """SQLite only: for UI tests, where the backend is not what is under test."""
+    s = Store(sqlite_url)
+    yield s
+    s.dispose()

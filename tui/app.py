@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.timer import Timer
@@ -30,6 +33,25 @@ class ShiftdeskApp(App[None]):
         if self.ctx.live:
             # one app-level timer: per-widget timers cost frames and CPU
             self._timer = self.set_interval(1.0, self.tick, name="tick")
+        if self.ctx.demo and self.ctx.live:
+            self.demo_arrivals()
+
+    @work(thread=True, exclusive=True, group="demo", exit_on_error=False)
+    def demo_arrivals(self) -> None:
+        """The demo's customers keep writing in: a new ticket every few seconds."""
+        from textual.worker import get_current_worker
+
+        from models.demo import ArrivalStream
+
+        worker = get_current_worker()
+        stream = ArrivalStream(self.ctx.store)
+        while not worker.is_cancelled:
+            deadline = self.ctx.clock() + stream.interval() / self.ctx.demo_speed
+            while not worker.is_cancelled and self.ctx.clock() < deadline:
+                worker_sleep = min(0.25, max(deadline - self.ctx.clock(), 0))
+                time.sleep(worker_sleep)
+            if not worker.is_cancelled:
+                stream.arrive(self.ctx.clock())
 
     def tick(self) -> None:
         screen = self.screen if isinstance(self.screen, QueueScreen) else self._queue_screen()

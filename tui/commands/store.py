@@ -1,23 +1,157 @@
-"""Placeholder: being written."""
+"""Store commands: `db upgrade`, `seed`, `list`, `show`. No Textual here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import click
+
+from tui.cli import EX_TEMPFAIL, common_options, fail, settings
+
+
+@contextmanager
+def opened_store() -> Iterator[Any]:
+    """The store from --db / SHIFTDESK_DB, migrated; one-line errors (75 if unreachable)."""
+    from models.db import StoreError, StoreUnavailable, open_store
+
+    try:
+        store = open_store(settings().db)
+    except StoreUnavailable as exc:
+        fail(str(exc), EX_TEMPFAIL)
+        raise
+    except StoreError as exc:
+        fail(str(exc), 1)
+        raise
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+def load_config_or_exit() -> Any:
+    from models.config import ConfigError, load_config
+
+    try:
+        return load_config(settings().config_path)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+        raise
 
 
 @click.group("db")
 def db_group() -> None:
-    """Store maintenance."""
+    """Store maintenance (migrations)."""
 
 
-@click.command("list")
-def list_command() -> None:
-    raise click.ClickException("not built yet")
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target Alembic revision.")
+@common_options
+def db_upgrade(revision: str) -> None:
+    """Apply the schema migrations (also done automatically on start)."""
+    from models.db import StoreError, current_revision, make_engine, upgrade
+
+    try:
+        engine = make_engine(settings().db)
+        before = current_revision(engine)
+        upgrade(engine, revision)
+        after = current_revision(engine)
+    except StoreError as exc:
+        fail(str(exc), EX_TEMPFAIL)
+        return
+    except Exception as exc:  # alembic: unknown revision and the like
+        fail(f"upgrade failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", 1)
+        return
+    click.echo(f"schema {before or 'empty'} → {after}")
 
 
-@click.command("show")
-def show_command() -> None:
-    raise click.ClickException("not built yet")
+@db_group.command("current")
+@common_options
+def db_current() -> None:
+    """Print the store's schema revision."""
+    from models.db import StoreError, current_revision, make_engine
+
+    try:
+        click.echo(current_revision(make_engine(settings().db)) or "empty")
+    except StoreError as exc:
+        fail(str(exc), EX_TEMPFAIL)
 
 
 @click.command("seed")
-def seed_command() -> None:
-    raise click.ClickException("not built yet")
+@click.option("--tickets", type=click.IntRange(min=1, max=5_000_000), required=True,
+              help="How many open tickets to add.")
+@click.option("--seed", "seed_value", type=int, default=3, show_default=True,
+              help="Random seed (same seed, same data).")
+@common_options
+def seed_command(tickets: int, seed_value: int) -> None:
+    """Fill a store with realistic open tickets for load tests."""
+    from models.demo import seed_bulk
+
+    with opened_store() as store:
+        started = time.perf_counter()
+        made = seed_bulk(store, tickets, now=time.time(), seed=seed_value)
+        click.echo(f"seeded {made} tickets in {time.perf_counter() - started:.1f} s")
+
+
+def _iso(ts: float | None, zone: str) -> str | None:
+    if ts is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.fromtimestamp(ts, ZoneInfo(zone)).isoformat(timespec="seconds")
+
+
+@click.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--all", "show_all", is_flag=True, help="Every ticket (answered, closed, not entitled).")
+@common_options
+def list_command(as_json: bool, show_all: bool) -> None:
+    """The queue, FIFO, with each ticket's SLA state (waiting tickets unless --all)."""
+    from models.queue import load_queue
+    from models.sanitize import safe_line
+    from models.sla import SlaPolicy
+    from models.calendar import BusinessCalendar
+    from tui.widgets.countdown import clock_for
+
+    config = load_config_or_exit()
+    policy = SlaPolicy(BusinessCalendar.from_config(config.calendar), config.sla)
+    zone = config.calendar.timezone
+    now = time.time()
+    with opened_store() as store, store.session() as session:
+        rows = load_queue(session, include_closed=show_all)
+    out = sys.stdout
+    for row in rows:
+        clock = clock_for(row)
+        if clock is None and not show_all:
+            continue
+        state = policy.state(clock.kind, clock.basis, now) if clock else None
+        if as_json:
+            record = {
+                "number": row.number, "kind": row.kind, "status": row.status,
+                "entitlement": row.entitlement, "customer": row.customer, "subject": row.subject,
+                "received": _iso(row.received_at, zone), "assignee": row.assignee,
+                "phone_requested": row.phone_requested, "rsaa_active": row.rsaa_active,
+                "deadline": _iso(state.deadline, zone) if state else None,
+                "remaining_seconds": round(state.remaining_seconds) if state else None,
+                "paused": state.paused if state else None,
+                "breached": state.breached if state else None,
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            due = policy.humanize(state) if state else row.status
+            out.write(f"{due:<28} #{row.number:<7} {row.kind:<10} {safe_line(row.customer)[:20]:<20} "
+                      f"{safe_line(row.subject)}\n")
+
+
+@click.command("show")
+@click.argument("number", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Everything as one JSON object.")
+@common_options
+def show_command(number: int, as_json: bool) -> None:
+    """One ticket: thread, customer, entitlement, phone, RSAAs, outbox, audit trail."""
+    fail("show: not built yet", 1)

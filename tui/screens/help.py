@@ -38,7 +38,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold $accent", no_wrap=True)
+        table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
         for title, keys in KEY_GROUPS:
             table.add_row(Text(title, style="bold underline"), "")

@@ -36,9 +36,11 @@ class HeaderBar(Static):
         local = dt.datetime.fromtimestamp(now, self.zone)
         is_open = self.calendar.is_open(now)
         change = self.calendar.next_change(now)
+        narrow = self.size.width < 100
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("shiftdesk ", style="bold")
-        text.append(local.strftime("%a %d %b %H:%M %Z"))
+        if not narrow:
+            text.append("shiftdesk ", style="bold")
+        text.append(local.strftime("%a %H:%M %Z" if narrow else "%a %d %b %H:%M %Z"))
         if is_open:
             text.append("  open", style="bold green")
             text.append(f" until {_when(change, now, self.zone)}")
@@ -46,7 +48,7 @@ class HeaderBar(Static):
             text.append("  closed", style="bold yellow")
             text.append(f" · opens {_when(change, now, self.zone)}")
         text.append(f"  waiting {waiting}")
-        text.append("  emergencies ")
+        text.append("  emerg " if narrow else "  emergencies ")
         text.append(str(emergencies), style="bold red" if emergencies else "")
         text.append("  breached ")
         text.append(str(breached), style="bold red" if breached else "")

@@ -13,6 +13,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -62,11 +63,12 @@ class QueueFilter:
 
 
 def pad(text: str, width: int) -> str:
+    """Exactly `width` terminal cells (wide characters counted as two), "…" when cut."""
     if width <= 0:
         return ""
-    if len(text) > width:
-        return text[: max(width - 1, 0)] + "…"
-    return text.ljust(width)
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…"
+    return set_cell_size(text, width)
 
 
 class QueueView(ScrollView, can_focus=True):
@@ -352,7 +354,7 @@ class QueueView(ScrollView, can_focus=True):
             Segment(pad(KIND_LABEL.get(row.kind, row.kind), KIND_WIDTH), base + kind_style + cursor),
             Segment(pad(safe_line(row.customer), CUSTOMER_WIDTH), base + cursor),
             Segment(pad(safe_line(row.subject), subject_width), base + (kind_style if emergency else Style()) + cursor),
-            Segment(pad(self.flags(row), FLAGS_WIDTH).rjust(FLAGS_WIDTH), base + self.get_component_rich_style("queue--flags") + cursor),
+            Segment(" " + pad(self.flags(row)[: FLAGS_WIDTH - 1].rjust(FLAGS_WIDTH - 1), FLAGS_WIDTH - 1), base + self.get_component_rich_style("queue--flags") + cursor),
         ]
         strip = Strip(segments).crop(0, max(width - COUNTDOWN_WIDTH, 0))
         if len(self._strip_cache) > 4096:

@@ -1,0 +1,147 @@
+"""The queue screen driven through Pilot: navigation, filters, live arrivals, hostile text."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from models import actions
+from models.db import Store
+from tests.tui_support import FROZEN_NOW, make_app
+from tui.app import ShiftdeskApp
+from tui.widgets.queue_view import QueueView
+
+
+async def loaded(pilot) -> QueueView:  # type: ignore[no-untyped-def]
+    app: ShiftdeskApp = pilot.app
+    view = app.screen.query_one(QueueView)
+    for _ in range(100):
+        await pilot.pause(0.02)
+        if view.loaded:
+            break
+    assert view.loaded
+    return view
+
+
+def visible_numbers(view: QueueView) -> list[int]:
+    return [row.number for i in range(view.visible_count) if (row := view.row_at(i))]
+
+
+async def test_queue_is_fifo_and_navigates(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await loaded(pilot)
+        rows = [view.row_at(i) for i in range(view.visible_count)]
+        received = [r.received_at for r in rows if r]
+        assert received == sorted(received) and len(received) >= 10
+        await pilot.press("j", "j")
+        assert view.cursor == 2
+        await pilot.press("k")
+        assert view.cursor == 1
+        await pilot.press("G")
+        assert view.cursor == view.visible_count - 1
+        await pilot.press("g")
+        assert view.cursor == 0
+        await pilot.press("down", "down", "up")
+        assert view.cursor == 1
+
+
+async def test_filters(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await loaded(pilot)
+        everything = visible_numbers(view)
+        await pilot.press("e")
+        emergencies = visible_numbers(view)
+        assert emergencies and set(emergencies) < set(everything)
+        assert all(view.row_at(i).kind == "emergency" for i in range(view.visible_count))  # type: ignore[union-attr]
+        await pilot.press("e", "m")
+        assert all(view.row_at(i).assignee == "alex@shiftdesk.example" for i in range(view.visible_count))  # type: ignore[union-attr]
+        await pilot.press("m", "u")
+        assert all(view.row_at(i).assignee is None for i in range(view.visible_count))  # type: ignore[union-attr]
+        await pilot.press("u", "b")
+        breached = visible_numbers(view)
+        assert breached and set(breached) < set(everything)
+        await pilot.press("b", "slash")
+        await pilot.press(*"EMERGENCY")
+        assert set(visible_numbers(view)) == set(emergencies)
+        await pilot.press("enter")
+        assert view.has_focus
+        await pilot.press("0")
+        assert visible_numbers(view) == everything
+        await pilot.press("x")
+        assert all(view.row_at(i).entitlement == "none" for i in range(view.visible_count))  # type: ignore[union-attr]
+        await pilot.press("l")
+        assert view.visible_count > len(everything)
+
+
+async def test_enter_opens_detail_and_escape_closes(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await loaded(pilot)
+        await pilot.press("enter")
+        assert app.screen.has_class("-detail")
+        assert app.screen.detail.number == view.current.number  # type: ignore[attr-defined,union-attr]
+        await pilot.press("escape")
+        assert not app.screen.has_class("-detail")
+
+
+async def test_help_screen(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "QueueScreen"
+
+
+async def test_ticket_from_another_process_appears_within_a_second(db_url: str) -> None:
+    store = Store(db_url)
+    app = make_app(store, live=True)
+    other = Store(db_url)  # a second connection pool, as another process would have
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            view = await loaded(pilot)
+            await pilot.pause(0.6)  # the feed has its baseline
+            number = await asyncio.to_thread(
+                actions.create_ticket, other, subject="Arrived from elsewhere",
+                requester_email="new@customer.example", received_at=FROZEN_NOW - 60,
+                entitlement="license")
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            while loop.time() - started < 3:
+                await pilot.pause(0.05)
+                if number in visible_numbers(view):
+                    break
+            assert number in visible_numbers(view)
+            assert loop.time() - started < 1.5
+    finally:
+        other.dispose()
+        store.dispose()
+
+
+HOSTILE = ["[bold red]x[/]", "pwn\x1b]52;c;ZXZpbA==\x07", "clear\x1b[2J", "c1\x9b31m"]
+
+
+@pytest.mark.parametrize("subject", HOSTILE)
+async def test_hostile_subject_is_shown_literally(sqlite_store: Store, subject: str) -> None:
+    number = actions.create_ticket(sqlite_store, subject=subject, requester_email="evil[/]@x.example",
+                                   received_at=FROZEN_NOW - 30, entitlement="license")
+    app = make_app(sqlite_store, demo_data=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await loaded(pilot)
+        [position] = [i for i in range(view.visible_count) if view.row_at(i).number == number]  # type: ignore[union-attr]
+        view.scroll_to(y=position, animate=False, immediate=True)
+        await pilot.pause()
+        text = "".join(seg.text for seg in view.render_line(position - int(view.scroll_offset.y)))
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text)
+        if subject.startswith("["):
+            assert "[bold red]x[/]" in text
+        else:
+            assert "␛" in text or "<U+009B>" in text
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        screenshot = app.export_screenshot()
+        assert "\x1b" not in screenshot
