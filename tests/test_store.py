@@ -129,3 +129,35 @@ def test_change_feed_sees_commits_from_another_store(db_url: str) -> None:
     feed.close()
     reader.dispose()
     writer.dispose()
+
+
+def test_schema_head_constant_matches_alembic() -> None:
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from models import locations
+    from models.db import SCHEMA_HEAD
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(locations.migrations_dir()))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
+
+
+def test_store_migrates_an_empty_database_on_open(db_url: str) -> None:
+    # db_url is already migrated; downgrade to empty, then reopening migrates again
+    store = Store(db_url)
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from models import locations
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(locations.migrations_dir()))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert current_revision(store.engine) is None
+    store.dispose()
+    reopened = Store(db_url)
+    assert current_revision(reopened.engine) is not None
+    reopened.dispose()

@@ -98,7 +98,7 @@ class QueueView(ScrollView, can_focus=True):
     }
 
     DEFAULT_CSS = """
-    QueueView { background: $surface; }
+    QueueView { background: $surface; overflow-x: hidden; }
     QueueView > .queue--cursor { background: $accent 40%; }
     QueueView:focus > .queue--cursor { background: $accent 70%; text-style: bold; }
     QueueView > .queue--emergency { color: $error; text-style: bold; }
@@ -146,7 +146,9 @@ class QueueView(ScrollView, can_focus=True):
         self._index: list[int] = []  # visible ticket numbers, in order
         self._deadlines: list[tuple[float, int]] = []  # waiting tickets, sorted by deadline
         self._deadline_of: dict[int, float] = {}
+        self._emergencies: set[int] = set()  # waiting emergency tickets
         self._strip_cache: dict[tuple[int, int, int, bool], Strip] = {}
+        self._painted: dict[int, tuple[int, str, str]] = {}  # line -> (ticket, text, state)
         self.loaded = False
 
     # ------------------------------------------------------------------ data
@@ -174,6 +176,7 @@ class QueueView(ScrollView, can_focus=True):
         self._rows = {row.number: row for row in rows}
         self._order = sorted((row.received_at, row.number) for row in self._rows.values())
         self._deadline_of = {}
+        self._emergencies = set()
         for row in self._rows.values():
             self._track_deadline(row)
         self._deadlines = sorted((d, n) for n, d in self._deadline_of.items())
@@ -184,6 +187,8 @@ class QueueView(ScrollView, can_focus=True):
         clock = clock_for(row)
         if clock is not None:
             self._deadline_of[row.number] = self.policy.deadline(clock.kind, clock.basis)
+            if row.kind == TicketKind.EMERGENCY:
+                self._emergencies.add(row.number)
 
     def upsert(self, rows: Iterable[QueueRow], gone: Iterable[int] = ()) -> None:
         """Merge changed rows (from the change feed)."""
@@ -207,6 +212,7 @@ class QueueView(ScrollView, can_focus=True):
         i = bisect_left(self._order, key)
         if i < len(self._order) and self._order[i] == key:
             del self._order[i]
+        self._emergencies.discard(number)
         deadline = self._deadline_of.pop(number, None)
         if deadline is not None:
             j = bisect_left(self._deadlines, (deadline, number))
@@ -217,14 +223,7 @@ class QueueView(ScrollView, can_focus=True):
         """(waiting, emergencies waiting, breached) over the whole queue, not the filter."""
         waiting = len(self._deadlines)
         breached = bisect_left(self._deadlines, (now, -1))
-        emergencies = sum(
-            1 for n in self._deadline_of
-            if (r := self._rows.get(n)) is not None and r.kind == TicketKind.EMERGENCY
-        ) if waiting < 20000 else self._emergency_count()
-        return waiting, emergencies, breached
-
-    def _emergency_count(self) -> int:
-        return sum(1 for r in self._rows.values() if r.kind == TicketKind.EMERGENCY and clock_for(r))
+        return waiting, len(self._emergencies), breached
 
     def set_filter(self, query: QueueFilter) -> None:
         keep = self.current.number if self.current else None
@@ -279,7 +278,25 @@ class QueueView(ScrollView, can_focus=True):
         if self.filter.breached:
             self._reindex(self.current.number if self.current else None)
             return
-        self.refresh(Region(0, 0, COUNTDOWN_WIDTH, self.size.height))
+        top = int(self.scroll_offset.y)
+        for y in range(self.size.height):
+            row = self.row_at(top + y)
+            painted = self._painted.get(y)
+            if row is None:
+                if painted is not None:
+                    self.refresh(Region(0, y, self.size.width, 1))
+                continue
+            cell = countdown(self.policy, row, now, self.zone)
+            if painted == (row.number, cell.text, cell.state):
+                continue
+            if painted is None or painted[0] != row.number or painted[2] != cell.state:
+                self.refresh(Region(0, y, COUNTDOWN_WIDTH, 1))
+                continue
+            # same ticket, same style: resend only up to the last changed character
+            # ("42m 10s" -> "42m 09s" costs 8 cells, not 19): SSH bandwidth
+            old_text, new_text = pad(painted[1], COUNTDOWN_WIDTH - 2), pad(cell.text, COUNTDOWN_WIDTH - 2)
+            last = max(i for i, (a, b) in enumerate(zip(old_text, new_text, strict=False)) if a != b) if old_text != new_text else 0
+            self.refresh(Region(0, y, min(last + 2, COUNTDOWN_WIDTH), 1))
 
     # ------------------------------------------------------------------ cursor
 
@@ -362,8 +379,9 @@ class QueueView(ScrollView, can_focus=True):
         self._strip_cache[key] = strip
         return strip
 
-    def countdown_cell(self, row: QueueRow, selected: bool) -> Segment:
+    def countdown_cell(self, row: QueueRow, selected: bool, y: int) -> Segment:
         cell = countdown(self.policy, row, self.now, self.zone)
+        self._painted[y] = (row.number, cell.text, cell.state)
         style = self.rich_style + self.get_component_rich_style(f"queue--{cell.state}")
         if selected:
             style += self.get_component_rich_style("queue--cursor")
@@ -374,10 +392,11 @@ class QueueView(ScrollView, can_focus=True):
         position = int(self.scroll_offset.y) + y
         row = self.row_at(position)
         if row is None:
+            self._painted.pop(y, None)
             if position == 0 and self.loaded and not self._index:
                 text = "  nothing here — " + self.filter.describe()
                 return Strip([Segment(pad(text, width), self.rich_style + self.get_component_rich_style("queue--none"))])
             return Strip.blank(width, self.rich_style)
         selected = position == self.cursor
         rest = self._rest_of_line(row, width, selected)
-        return Strip([self.countdown_cell(row, selected), *rest]).crop(0, width)
+        return Strip([self.countdown_cell(row, selected, y), *rest]).crop(0, width)
