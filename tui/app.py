@@ -13,6 +13,9 @@ from tui.context import AppContext, stylesheet_path
 from tui.screens.queue import QueueScreen
 
 
+OUTBOX_INTERVAL = 15.0  # seconds between delivery passes (failed messages wait for backoff)
+
+
 class ShiftdeskApp(App[None]):
     TITLE = "shiftdesk"
     CSS_PATH = str(stylesheet_path())
@@ -35,6 +38,40 @@ class ShiftdeskApp(App[None]):
             self._timer = self.set_interval(1.0, self.tick, name="tick")
         if self.ctx.demo and self.ctx.live:
             self.demo_arrivals()
+        if self.ctx.live:
+            self.set_interval(OUTBOX_INTERVAL, self.kick_outbox, name="outbox")
+            self.kick_outbox()
+
+    def kick_outbox(self) -> None:
+        """Deliver what is due now (after a reply, and every OUTBOX_INTERVAL seconds)."""
+        if self.ctx.live:
+            self.deliver_outbox()
+
+    @work(thread=True, exclusive=True, group="outbox", exit_on_error=False)
+    def deliver_outbox(self) -> None:
+        import asyncio
+
+        from models.outbox import deliver_all_due, outbox_status, status_line
+
+        if not self.ctx.demo:  # the demo never mails anyone
+            try:
+                asyncio.run(deliver_all_due(self.ctx.store, self.ctx.config.smtp))
+            except Exception as exc:  # delivery failures are recorded per message; this is worse
+                self.outbox_line = f"outbox: {exc}"
+        try:
+            waiting, error = outbox_status(self.ctx.store)
+            line = status_line(waiting, error) if waiting else ""
+            if self.ctx.demo and waiting:
+                line = f"outbox: {waiting} waiting (demo: not sent)"
+        except Exception as exc:
+            line = f"outbox: {exc}"
+        self.outbox_line = line
+        self.call_from_thread(self._outbox_changed)
+
+    def _outbox_changed(self) -> None:
+        screen = self._queue_screen()
+        if screen is not None:
+            screen.update_status_line()
 
     @work(thread=True, exclusive=True, group="demo", exit_on_error=False)
     def demo_arrivals(self) -> None:

@@ -1,19 +1,283 @@
-"""Placeholder: being written."""
+"""`shiftdesk mailgate`, `shiftdesk purchase ...`, `shiftdesk import ...`.
+
+Scripting commands for MTAs and the licensing system: they never import Textual, and import the
+store only when they run (the gateway must start fast). Exit codes follow sysexits: 0 done,
+65 unusable input, 75 store unreachable or locked (try again later).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from tui.cli import EX_DATAERR, EX_TEMPFAIL, common_options, settings
 
-@click.command("import")
-def import_group() -> None:
-    raise click.ClickException("not built yet")
+if TYPE_CHECKING:
+    from models.config import Config
+    from models.db import Store
+    from models.intake import GateOutcome, Limits
+
+DEFAULT_QUARANTINE = ".quarantine"
+
+
+class _Exit(Exception):
+    def __init__(self, code: int, line: str) -> None:
+        super().__init__(line)
+        self.code = code
+        self.line = line
+
+
+def _config(code: int) -> Config:
+    """The config from --config / $SHIFTDESK_CONFIG / the default file; bad config → `code`."""
+    from models.config import ConfigError, load_config
+
+    try:
+        return load_config(settings().config_path)
+    except ConfigError as exc:
+        raise _Exit(code, str(exc)) from exc
+
+
+def _store(code: int = EX_TEMPFAIL) -> Store:
+    from models.db import StoreError, open_store
+
+    try:
+        return open_store(settings().db)
+    except StoreError as exc:
+        raise _Exit(code, str(exc)) from exc
+
+
+def _run(body: Any) -> None:
+    """Run `body()`; map every failure to a one-line reason and an exit code (no tracebacks)."""
+    try:
+        code = body()
+    except _Exit as exc:
+        click.echo(f"shiftdesk: {exc.line}", err=True)
+        sys.exit(exc.code)
+    except click.exceptions.Exit:
+        raise
+    except Exception as exc:  # last resort for scripting callers: one line, temp failure
+        from models.db import one_line
+
+        click.echo(f"shiftdesk: {type(exc).__name__}: {one_line(exc)}", err=True)
+        sys.exit(EX_TEMPFAIL)
+    sys.exit(code or 0)
+
+
+# --------------------------------------------------------------------------- mailgate
+
+
+def _read_stdin(limit: int) -> bytes:
+    """Read stdin, keeping at most `limit + 1` bytes (enough to know it is too big)."""
+    stream = sys.stdin.buffer
+    chunks, kept = [], 0
+    while True:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            break
+        if kept <= limit:
+            chunks.append(chunk[: limit + 1 - kept])
+            kept += len(chunks[-1])
+    return b"".join(chunks)
+
+
+def _maildir_move(path: Path, target_dir: Path, suffix: str = "") -> Path:
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / (path.name + suffix)
+    os.replace(path, target)
+    return target
+
+
+def process_maildir(
+    store: Store, config: Config, maildir: Path, quarantine: Path, limits: Limits
+) -> tuple[dict[str, int], bool]:
+    """Deliver every message in `maildir/new`; returns counts and whether the store went down."""
+    from models.intake import gate
+
+    counts = {"stored": 0, "ignored": 0, "quarantined": 0, "left": 0}
+    new_dir, cur_dir = maildir / "new", maildir / "cur"
+    names = sorted(p for p in new_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    for index, path in enumerate(names):
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            continue  # taken by another reader meanwhile
+        outcome: GateOutcome = gate(store, config, raw, limits=limits)
+        if outcome.store_down:
+            counts["left"] = len(names) - index
+            click.echo(f"shiftdesk: {outcome.line}", err=True)
+            return counts, True
+        if outcome.code == 0:
+            kept = outcome.result is not None and outcome.result.outcome != "ignored"
+            counts["stored" if kept else "ignored"] += 1
+            suffix = "" if ":2," in path.name else ":2,S"
+            _maildir_move(path, cur_dir, suffix)
+            continue
+        target = _maildir_move(path, quarantine)
+        target.with_name(target.name + ".reason").write_text(outcome.line + "\n", encoding="utf-8")
+        counts["quarantined"] += 1
+    return counts, False
 
 
 @click.command("mailgate")
-def mailgate_command() -> None:
-    raise click.ClickException("not built yet")
+@click.option(
+    "--maildir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Deliver every message in DIR/new instead of one on stdin.",
+)
+@click.option(
+    "--quarantine",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=f"Where rejected Maildir messages go [default: DIR/{DEFAULT_QUARANTINE}].",
+)
+@click.option(
+    "--max-size",
+    type=int,
+    default=None,
+    metavar="BYTES",
+    help="Largest message accepted [default: 25 MB].",
+)
+@common_options
+def mailgate_command(maildir: Path | None, quarantine: Path | None, max_size: int | None) -> None:
+    """Store one RFC 5322 message from stdin (for an MTA pipe), or a whole Maildir.
+
+    Exit 0 stored or ignored (prints `ticket #N new|reply` or `ignored: why`), 65 unusable
+    message, 75 store unreachable or locked (the MTA retries later).
+    """
+
+    def body() -> int:
+        from models.actions import set_program
+        from models.intake import Limits, gate
+
+        set_program("shiftdesk mailgate")
+        limits = Limits() if max_size is None else Limits(max_message_bytes=max_size)
+        if maildir is None:
+            raw = _read_stdin(limits.max_message_bytes)
+            config = _config(EX_TEMPFAIL)
+            store = _store()
+            outcome = gate(store, config, raw, limits=limits)
+            store.dispose()
+            click.echo(
+                outcome.line if outcome.code == 0 else f"shiftdesk: {outcome.line}",
+                err=outcome.code != 0,
+            )
+            return outcome.code
+        config = _config(EX_TEMPFAIL)
+        store = _store()
+        started = time.perf_counter()
+        counts, store_down = process_maildir(
+            store, config, maildir, quarantine or maildir / DEFAULT_QUARANTINE, limits
+        )
+        store.dispose()
+        elapsed = time.perf_counter() - started
+        click.echo(
+            f"{counts['stored']} stored, {counts['ignored']} ignored, "
+            f"{counts['quarantined']} quarantined, {counts['left']} left in new/ "
+            f"({elapsed:.2f} s)"
+        )
+        return EX_TEMPFAIL if store_down else 0
+
+    _run(body)
 
 
-@click.command("purchase")
+# --------------------------------------------------------------------------- purchases
+
+
+@click.group("purchase")
 def purchase_group() -> None:
-    raise click.ClickException("not built yet")
+    """Tickets the web shop submits after checkout (emergency, installation, training)."""
 
+
+@purchase_group.command("add")
+@click.option("--kind", type=click.Choice(["emergency", "installation", "training"]), required=True)
+@click.option("--customer", "customer_email", required=True, metavar="EMAIL")
+@click.option("--license", "license_key", metavar="KEY")
+@click.option("--subject", required=True)
+@click.option(
+    "--body-file",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
+    help="The customer's text ('-' for stdin).",
+)
+@click.option(
+    "--at", "at_iso", metavar="ISO", help="Purchase time [default: now; no offset = UTC]."
+)
+@common_options
+def purchase_add_command(
+    kind: str,
+    customer_email: str,
+    license_key: str | None,
+    subject: str,
+    body_file: Any,
+    at_iso: str | None,
+) -> None:
+    """Create one purchased ticket."""
+
+    def body() -> int:
+        from models.actions import ActionError
+        from models.imports import add_purchase, parse_when
+
+        try:
+            at = parse_when(at_iso) if at_iso else time.time()
+        except ValueError:
+            raise _Exit(EX_DATAERR, f"--at {at_iso!r} is not an ISO date-time") from None
+        text = body_file.read() if body_file is not None else ""
+        store = _store()
+        try:
+            number = add_purchase(store, kind, customer_email, license_key, subject, text, at)
+        except ActionError as exc:
+            raise _Exit(EX_DATAERR, str(exc)) from exc
+        click.echo(f"ticket #{number} new ({kind})")
+        return 0
+
+    _run(body)
+
+
+def _print_report(report: Any) -> int:
+    for line in report.changes:
+        click.echo(line)
+    for row, message in report.errors:
+        click.echo(f"row {row}: {message}" if row else message, err=True)
+    click.echo(report.summary(), err=bool(report.errors))
+    return EX_DATAERR if report.errors else 0
+
+
+@purchase_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@common_options
+def purchase_import_command(file: Path) -> None:
+    """Create the tickets in a JSON-lines file (kind, customer, license, subject, body, at,
+    order); an `order` already imported is skipped. A bad row and nothing is created."""
+
+    def body() -> int:
+        from models.imports import import_purchases
+
+        return _print_report(import_purchases(_store(), file))
+
+    _run(body)
+
+
+# --------------------------------------------------------------------------- imports
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(["customers", "licenses", "hosted", "partners"]))
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and count; change nothing.")
+@common_options
+def import_group(kind: str, file: Path, dry_run: bool) -> None:
+    """Upsert customers, licenses, hosted subscriptions or partnerships from CSV / JSON lines.
+
+    Every row is validated; any bad row (reported with its line number) and nothing changes.
+    """
+
+    def body() -> int:
+        from models.imports import import_rows
+
+        return _print_report(import_rows(_store(), kind, file, dry_run=dry_run))
+
+    _run(body)

@@ -23,12 +23,12 @@ from tui.widgets.detail import DetailPane
 from tui.widgets.header import HeaderBar
 from tui.widgets.queue_view import (
     COUNTDOWN_WIDTH,
-    CUSTOMER_WIDTH,
     FLAGS_WIDTH,
     KIND_WIDTH,
     NUMBER_WIDTH,
     QueueFilter,
     QueueView,
+    column_widths,
     pad,
 )
 
@@ -42,11 +42,10 @@ class ColumnHeader(Static):
     DEFAULT_CSS = "ColumnHeader { height: 1; color: $text-muted; text-style: bold; }"
 
     def render(self) -> Text:
-        width = self.size.width
-        subject = max(width - COUNTDOWN_WIDTH - NUMBER_WIDTH - KIND_WIDTH - CUSTOMER_WIDTH - FLAGS_WIDTH, 0)
+        customer, subject = column_widths(self.size.width)
         return Text(
             " " + pad("due", COUNTDOWN_WIDTH - 1) + pad("ticket", NUMBER_WIDTH)
-            + pad("kind", KIND_WIDTH) + pad("customer", CUSTOMER_WIDTH) + pad("subject", subject)
+            + pad("kind", KIND_WIDTH) + pad("customer", customer) + pad("subject", subject)
             + "flags".rjust(FLAGS_WIDTH), no_wrap=True,
         )
 
@@ -62,6 +61,16 @@ class QueueScreen(Screen[None]):
         Binding("l", "view('all')", "All", show=False, id="queue.view_all"),
         Binding("x", "view('not_entitled')", "Not entitled", show=False, id="queue.view_not_entitled"),
         Binding("0", "clear_filters", "Clear filters", show=False, id="queue.clear"),
+        Binding("t", "take", "Take", id="ticket.take"),
+        Binding("r", "reply", "Reply", id="ticket.reply"),
+        Binding("n", "note", "Note", show=False, id="ticket.note"),
+        Binding("p", "phone", "Phone", show=False, id="ticket.phone"),
+        Binding("a", "rsaa", "RSAA", show=False, id="ticket.rsaa"),
+        Binding("c", "close_ticket", "Close", show=False, id="ticket.close"),
+        Binding("o", "reopen", "Reopen", show=False, id="ticket.reopen"),
+        Binding("R", "reclassify", "Reclassify", show=False, id="ticket.reclassify"),
+        Binding("Y", "accept", "Accept", show=False, id="ticket.accept"),
+        Binding("s", "schedule", "Schedule", show=False, id="ticket.schedule"),
         Binding("escape", "back", "Back", id="queue.back"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -267,6 +276,159 @@ class QueueScreen(Screen[None]):
     async def action_quit(self) -> None:
         self.app.exit()
 
+    # ------------------------------------------------------------------ modals
+
+    def _modal_done(self, outcome: str | None) -> None:
+        if outcome:
+            self.notify(outcome, timeout=6)
+        self.detail.reload()
+
+    def _ticket(self) -> tuple[int, int] | None:
+        """(number, version) of the ticket the keys act on, or None (with a hint)."""
+        if self.has_class("-detail") and self.detail.detail is not None:
+            return self.detail.detail.number, self.detail.detail.version
+        row = self.queue.current
+        if row is None:
+            self.notify("No ticket selected", severity="warning", timeout=3)
+            return None
+        return row.number, row.version
+
+    def action_take(self) -> None:
+        from models import actions
+
+        target = self._ticket()
+        if target is None:
+            return
+        number, version = target
+        ctx = self.sd.ctx
+        self.run_action(f"#{number} is yours",
+                        lambda: actions.take(ctx.store, number, ctx.actor, expected_version=version))
+
+    def _open_editor(self, mode: str) -> None:
+        row = self.queue.current
+        if not self.has_class("-detail"):
+            if row is None:
+                return
+            self.add_class("-detail")
+            self.detail.show_ticket(row.number)
+        self.detail.start_editing(mode)
+
+    def action_reply(self) -> None:
+        self._open_editor("reply")
+
+    def action_note(self) -> None:
+        self._open_editor("note")
+
+    def action_close_ticket(self) -> None:
+        from models import actions
+        from tui.screens.prompts import Confirm
+
+        target = self._ticket()
+        if target is None:
+            return
+        number, version = target
+        ctx = self.sd.ctx
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.run_action(f"#{number} closed (any active RSAA revoked)",
+                                lambda: actions.close(ctx.store, number, ctx.actor,
+                                                      expected_version=version))
+
+        self.app.push_screen(
+            Confirm(f"Close #{number}? Its active remote access agreement, if any, is revoked.",
+                    yes="Close"), confirmed)
+
+    def action_reopen(self) -> None:
+        from models import actions
+
+        target = self._ticket()
+        if target is None:
+            return
+        number, version = target
+        ctx = self.sd.ctx
+        self.run_action(f"#{number} reopened",
+                        lambda: actions.reopen(ctx.store, number, ctx.actor, expected_version=version))
+
+    def action_reclassify(self) -> None:
+        from models import actions
+        from tui.screens.prompts import AskReason
+
+        target = self._ticket()
+        if target is None:
+            return
+        number, version = target
+        ctx = self.sd.ctx
+
+        def reason_given(reason: str | None) -> None:
+            if reason:
+                self.run_action(f"#{number} is now standard (refund requested)",
+                                lambda: actions.reclassify(ctx.store, number, ctx.actor, reason,
+                                                           expected_version=version))
+
+        self.app.push_screen(AskReason(f"Reclassify emergency #{number} as standard: why?"),
+                             reason_given)
+
+    def action_accept(self) -> None:
+        from models.intake import accept_ticket
+        from tui.screens.prompts import AskReason
+
+        target = self._ticket()
+        if target is None:
+            return
+        number, version = target
+        ctx = self.sd.ctx
+
+        def reason_given(reason: str | None) -> None:
+            if reason:
+                self.run_action(f"#{number} accepted into the queue",
+                                lambda: accept_ticket(ctx.store, number, ctx.actor, reason,
+                                                      expected_version=version))
+
+        self.app.push_screen(AskReason(f"Accept not-entitled #{number} anyway: why?"),
+                             reason_given)
+
+    def action_schedule(self) -> None:
+        from models.intake import schedule_appointment
+        from tui.screens.prompts import AskReason
+
+        target = self._ticket()
+        if target is None:
+            return
+        number, _version = target
+        ctx = self.sd.ctx
+        detail = self.detail.detail if self.detail.number == number else None
+        zone = (detail.customer.timezone if detail and detail.customer else None) or ctx.zone
+
+        def given(text: str | None) -> None:
+            if not text:
+                return
+            when, _, note = text.partition(";")
+            self.run_action(f"#{number} scheduled {when.strip()} ({zone})",
+                            lambda: schedule_appointment(ctx.store, number, ctx.actor,
+                                                         when.strip(), zone, 60,
+                                                         note.strip() or None))
+
+        self.app.push_screen(
+            AskReason(f"Schedule #{number} — local time in {zone}",
+                      placeholder="YYYY-MM-DD HH:MM; optional note"), given)
+
+    def action_rsaa(self) -> None:
+        number = self.current_number()
+        if number is None:
+            return
+        from tui.screens.rsaa_modal import RsaaModal
+
+        self.app.push_screen(RsaaModal(self.sd.ctx, number), self._modal_done)
+
+    def action_phone(self) -> None:
+        number = self.current_number()
+        if number is None:
+            return
+        from tui.screens.phone_modal import PhoneModal
+
+        self.app.push_screen(PhoneModal(self.sd.ctx, number), self._modal_done)
+
     # ------------------------------------------------------------------ actions (workers)
 
     def current_number(self) -> int | None:
@@ -286,7 +448,12 @@ class QueueScreen(Screen[None]):
             self.app.call_from_thread(self.detail.reload)
             return
         except (ActionError, StoreError) as exc:
-            self.app.call_from_thread(self.notify, str(exc), title=f"{label} refused",
+            self.app.call_from_thread(self.notify, str(exc), title="Refused",
                                       severity="error", timeout=8)
             return
+        except Exception as exc:  # never a traceback on screen: say what failed
+            self.app.call_from_thread(self.notify, f"{type(exc).__name__}: {exc}",
+                                      title="Action failed", severity="error", timeout=10)
+            return
         self.app.call_from_thread(self.notify, label, timeout=3)
+        self.app.call_from_thread(self.detail.reload)

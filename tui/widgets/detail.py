@@ -1,28 +1,404 @@
-"""The detail pane (placeholder until the ticket read model lands)."""
+"""The detail pane: the ticket, its customer and entitlement, the thread, history, and the editor.
+
+Everything customer-supplied is rendered as `rich.text.Text` after `models.sanitize`, never as
+markup. Loading runs in a thread worker; the pane shows the last loaded state meanwhile.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Group
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Label, Static, TextArea
+
+from models.actions import ActionError, Conflict, TicketDetail
+from models.entitlement import Notice
+from models.sanitize import safe_line, safe_text
+
+if TYPE_CHECKING:
+    from tui.app import ShiftdeskApp
+
+DRAFT_SAVE_DELAY = 0.8  # seconds of quiet typing before the draft is written to the store
 
 
-class DetailPane(VerticalScroll):
-    DEFAULT_CSS = "DetailPane { border-left: solid $panel; padding: 0 1; }"
+class DetailLoaded(Message):
+    def __init__(self, detail: TicketDetail | None, notices: list[Notice], draft: str | None,
+                 error: str | None = None) -> None:
+        super().__init__()
+        self.detail = detail
+        self.notices = notices
+        self.draft = draft
+        self.error = error
+
+
+def when(ts: float | None, zone: ZoneInfo) -> str:
+    if ts is None:
+        return "—"
+    return dt.datetime.fromtimestamp(ts, zone).strftime("%a %d %b %H:%M")
+
+
+class ReplyEditor(TextArea):
+    """The reply / note editor: ctrl+s sends, esc leaves (the draft is kept)."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "send", "Send", id="editor.send", priority=True),
+        Binding("escape", "leave", "Leave editor", id="editor.leave", priority=True),
+    ]
+
+    class Send(Message):
+        pass
+
+    class Leave(Message):
+        pass
+
+    def action_send(self) -> None:
+        self.post_message(self.Send())
+
+    def action_leave(self) -> None:
+        self.post_message(self.Leave())
+
+
+class DetailPane(Vertical):
+    DEFAULT_CSS = """
+    DetailPane { border-left: solid $panel-lighten-2; }
+    DetailPane #detail-scroll { height: 1fr; padding: 0 1; }
+    DetailPane #editor-box { height: auto; display: none; border-top: solid $accent; }
+    DetailPane.-editing #editor-box { display: block; }
+    DetailPane #editor-title { padding: 0 1; color: $accent; text-style: bold; }
+    DetailPane ReplyEditor { height: 10; }
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.number: int | None = None
+        self.detail: TicketDetail | None = None
+        self.notices: list[Notice] = []
+        self.mode = "reply"  # reply | note
+        self._draft_timer: Timer | None = None
+        self._loading_editor = False
 
-    def compose(self):  # type: ignore[no-untyped-def]
-        yield Static("", id="detail-body")
+    @property
+    def sd(self) -> ShiftdeskApp:
+        from tui.app import ShiftdeskApp
+
+        assert isinstance(self.app, ShiftdeskApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="detail-scroll"):
+            yield Static("", id="detail-head")
+            yield Static("", id="detail-body")
+        with Vertical(id="editor-box"):
+            yield Label("", id="editor-title")
+            yield ReplyEditor(id="editor", soft_wrap=True, show_line_numbers=False)
+
+    @property
+    def editor(self) -> ReplyEditor:
+        return self.query_one(ReplyEditor)
+
+    # ------------------------------------------------------------------ loading
 
     def show_ticket(self, number: int | None) -> None:
+        if number != self.number:
+            self.stop_editing(keep_visible=False)
         self.number = number
-        self.query_one("#detail-body", Static).update(Text(f"#{number}" if number else ""))
+        if number is None:
+            self.detail = None
+            self.query_one("#detail-head", Static).update("")
+            self.query_one("#detail-body", Static).update("")
+            return
+        self.load(number)
 
     def reload(self) -> None:
-        self.show_ticket(self.number)
+        if self.number is not None:
+            self.load(self.number)
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
+    def load(self, number: int) -> None:
+        from models.actions import load_draft, ticket_detail
+        from models.notices import policy_notices
+
+        ctx = self.sd.ctx
+        try:
+            detail = ticket_detail(ctx.store, number)
+            today = dt.datetime.fromtimestamp(ctx.clock(), ZoneInfo(ctx.zone)).date()
+            found = policy_notices(ctx.store, detail, today)
+            draft = load_draft(ctx.store, number, ctx.actor)
+        except Exception as exc:
+            self.post_message(DetailLoaded(None, [], None, error=str(exc)))
+            return
+        self.post_message(DetailLoaded(detail, found, draft))
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        message.stop()
+        if message.error:
+            self.notify(message.error, title="Could not load the ticket", severity="error")
+            return
+        detail = message.detail
+        if detail is None or detail.number != self.number:
+            return
+        self.detail = detail
+        self.notices = message.notices
+        self.render_detail()
+        if message.draft and not self.editor.text and self.mode == "reply":
+            self._set_editor_text(message.draft)
+
+    # ------------------------------------------------------------------ rendering
 
     def tick(self, now: float) -> None:
-        pass
+        if self.detail is not None and self.display:
+            self.render_head(now)
+
+    def render_detail(self) -> None:
+        self.render_head(self.sd.ctx.clock())
+        self.query_one("#detail-body", Static).update(self.body_renderable())
+
+    def render_head(self, now: float) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        ctx = self.sd.ctx
+        zone = ZoneInfo(ctx.zone)
+        head = Text()
+        head.append(f"#{detail.number} ", style="bold")
+        head.append(safe_line(detail.subject), style="bold")
+        head.append("\n")
+        kind_style = "bold red" if detail.kind == "emergency" else ""
+        head.append(detail.kind.upper() if detail.kind == "emergency" else detail.kind, style=kind_style)
+        head.append(f" · {detail.status}")
+        head.append(f" · received {when(detail.received_at, zone)}")
+        head.append(f" · {('assigned to ' + detail.assignee) if detail.assignee else 'unassigned'}\n")
+        from models.queue import QueueRow
+        from tui.widgets.countdown import countdown
+
+        row = QueueRow(detail.number, detail.kind, detail.status, detail.received_at,
+                       detail.waiting_since, detail.first_response_at, "", "", False, False,
+                       detail.assignee, detail.entitlement, detail.version)
+        cell = countdown(ctx.policy, row, now, ctx.zone)
+        styles = {"ok": "green", "warning": "yellow", "critical": "bold red",
+                  "breached": "bold white on red", "paused": "dim", "none": "dim"}
+        head.append("SLA ", style="bold")
+        head.append(cell.text, style=styles.get(cell.state, ""))
+        if cell.deadline is not None:
+            head.append(f" (due {when(cell.deadline, zone)})", style="dim")
+        if detail.first_response_at is not None:
+            met = {True: "met", False: "missed", None: "—"}[detail.first_response_met]
+            head.append(f" · first response {when(detail.first_response_at, zone)} ({met})")
+        self.query_one("#detail-head", Static).update(head)
+
+    def body_renderable(self) -> Group:
+        detail = self.detail
+        assert detail is not None
+        ctx = self.sd.ctx
+        zone = ZoneInfo(ctx.zone)
+        now = ctx.clock()
+        parts: list[Any] = []
+
+        who = Text()
+        who.append("\nCustomer  ", style="bold")
+        if detail.customer:
+            c = detail.customer
+            who.append(safe_line(c.name))
+            who.append(f" <{safe_line(c.email)}>")
+            if c.organization:
+                who.append(f" · {safe_line(c.organization)}")
+            if c.timezone:
+                try:
+                    local = dt.datetime.fromtimestamp(now, ZoneInfo(c.timezone)).strftime("%H:%M")
+                    who.append(f" · {c.timezone} (now {local})", style="dim")
+                except Exception:  # a bad zone in imported data: show it, don't fail
+                    who.append(f" · {safe_line(c.timezone)}", style="dim")
+        else:
+            who.append(f"unknown sender <{safe_line(detail.requester_email)}>", style="yellow")
+        parts.append(who)
+
+        ent = Text()
+        ent.append("Support   ", style="bold")
+        ent.append(detail.entitlement)
+        if detail.entitlement_note:
+            ent.append(f" — {safe_line(detail.entitlement_note)}")
+        if detail.license:
+            lic = detail.license
+            ent.append(f"\nLicense   {safe_line(lic.key)} · {safe_line(lic.product)} "
+                       f"{safe_line(lic.version_in_use)} (latest {safe_line(lic.latest_version)})")
+        for notice in self.notices:
+            style = "yellow" if notice.level == "warning" else "cyan"
+            ent.append(f"\n  {'!' if notice.level == 'warning' else '•'} {notice.text}", style=style)
+        if detail.refund_requested:
+            ent.append("\n  ! reclassified to standard: refund requested", style="yellow")
+        parts.append(ent)
+
+        extra = Text()
+        if detail.phone_requested or detail.phone_escalated or detail.phone_decisions:
+            extra.append("\nPhone     ", style="bold")
+            extra.append("customer asked for a call" if detail.phone_requested else "not requested")
+            for d in detail.phone_decisions:
+                extra.append(f"\n  {d.decision} by {d.technician} {when(d.created_at, zone)}")
+                if d.phone_number:
+                    extra.append(f" · {safe_line(d.phone_number)}")
+                if d.scheduled_at:
+                    extra.append(f" · call {when(d.scheduled_at, ZoneInfo(d.customer_timezone or ctx.zone))}"
+                                 f" {d.customer_timezone or ''}")
+                if d.note:
+                    extra.append(f" · {safe_line(d.note)}", style="dim")
+            for call in detail.calls:
+                extra.append(f"\n  call by {call.technician} {when(call.called_at, zone)}, "
+                             f"{call.duration_seconds // 60} min · {safe_line(call.notes)}")
+        active = detail.active_rsaa
+        if active is not None:
+            from models.rsaa import span_text
+
+            extra.append("\nRSAA      ", style="bold")
+            extra.append(f"{'K' if ctx.ascii_flags else '⚿'} active for {span_text(now - active.accepted_at)}",
+                         style="bold magenta")
+            extra.append(f" · {safe_line(active.server)} via {safe_line(active.tool_name or active.method)}"
+                         f" from {active.source_ip} · accepted by {safe_line(active.accepted_by_name)}")
+        elif detail.rsaas:
+            last = detail.rsaas[-1]
+            extra.append("\nRSAA      ", style="bold")
+            extra.append(f"revoked {when(last.revoked_at, zone)} ({last.revoke_reason})", style="dim")
+        if extra.plain:
+            parts.append(extra)
+
+        parts.append(Text("\n── Thread " + "─" * 30, style="dim"))
+        outbox = {o.message_id: o for o in detail.outbox if o.message_id is not None}
+        for m in detail.messages:
+            head = Text()
+            label = {"in": "customer", "out": "reply", "note": "internal note"}.get(m.direction, m.direction)
+            style = {"in": "bold", "out": "bold green", "note": "bold yellow"}.get(m.direction, "bold")
+            head.append(f"\n{label}", style=style)
+            head.append(f" · {safe_line(m.author)} · {when(m.created_at, zone)}", style="dim")
+            entry = outbox.get(m.id)
+            if entry is not None:
+                state = entry.status if entry.status != "queued" else (
+                    f"queued ({entry.attempts} attempts: {entry.last_error})" if entry.last_error else "queued")
+                head.append(f" · mail {safe_line(state)}", style="dim")
+            parts.append(head)
+            parts.append(Text(safe_text(m.body).rstrip() or "(empty)"))
+            if m.attachments:
+                parts.append(Text("attachments: " + ", ".join(safe_line(a) for a in m.attachments), style="dim"))
+
+        parts.append(Text("\n── History " + "─" * 29, style="dim"))
+        for event in detail.audit[-30:]:
+            line = Text(f"{when(event.created_at, zone)}  {event.summary}", style="dim")
+            if event.detail:
+                shown = {k: v for k, v in event.detail.items() if v not in (None, "", False)}
+                if shown:
+                    line.append(f"  {safe_line(json.dumps(shown, ensure_ascii=False))[:80]}")
+            line.append(f"  [{safe_line(event.process)}]")
+            parts.append(line)
+        return Group(*parts)
+
+    # ------------------------------------------------------------------ editor
+
+    def start_editing(self, mode: str) -> None:
+        if self.detail is None:
+            return
+        if self.mode != mode:
+            self._set_editor_text("")
+        self.mode = mode
+        title = f"Reply to {safe_line(self.detail.requester_email)}" if mode == "reply" else "Internal note"
+        self.query_one("#editor-title", Label).update(
+            Text(f"{title} · ctrl+s sends · esc leaves (draft kept)"))
+        self.add_class("-editing")
+        self.editor.focus()
+        if mode == "reply" and not self.editor.text:
+            self.reload()  # picks up a stored draft
+
+    def stop_editing(self, keep_visible: bool = True) -> None:
+        if not keep_visible:
+            self.remove_class("-editing")
+            self._set_editor_text("")
+
+    def _set_editor_text(self, text: str) -> None:
+        self._loading_editor = True
+        self.editor.load_text(text)
+        self._loading_editor = False
+
+    @on(TextArea.Changed, "#editor")
+    def draft_changed(self, _event: TextArea.Changed) -> None:
+        if self._loading_editor or self.mode != "reply" or self.number is None:
+            return
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(DRAFT_SAVE_DELAY, self.save_draft_now)
+
+    def save_draft_now(self) -> None:
+        if self.number is not None and self.mode == "reply":
+            self.save_draft(self.number, self.editor.text)
+
+    @work(thread=True, group="draft", exit_on_error=False)
+    def save_draft(self, number: int, text: str) -> None:
+        from models.actions import save_draft
+
+        ctx = self.sd.ctx
+        try:
+            save_draft(ctx.store, number, ctx.actor, text)
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, f"draft not saved: {exc}", severity="warning")
+
+    @on(ReplyEditor.Leave)
+    def leave_editor(self, event: ReplyEditor.Leave) -> None:
+        event.stop()
+        self.save_draft_now()
+        self.remove_class("-editing")
+        self.screen.query_one("#queue").focus() if not self.screen.has_class("-narrow") else self.focus()
+
+    @on(ReplyEditor.Send)
+    def send(self, event: ReplyEditor.Send) -> None:
+        event.stop()
+        text = self.editor.text
+        if not text.strip():
+            self.notify("Nothing to send: the editor is empty", severity="warning")
+            return
+        if self.detail is None:
+            return
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self.submit(self.detail.number, self.detail.version, self.mode, text)
+
+    @work(thread=True, group="send", exit_on_error=False)
+    def submit(self, number: int, version: int, mode: str, text: str) -> None:
+        from models import actions
+
+        ctx = self.sd.ctx
+        try:
+            if mode == "reply":
+                result = actions.reply(ctx.store, number, ctx.actor, text, expected_version=version,
+                                       config=ctx.config)
+                outcome = f"Reply to #{number} queued for {result.to_address}"
+                if result.first_response:
+                    outcome += " · first response " + ("in time" if result.first_response_met else "late")
+            else:
+                actions.note(ctx.store, number, ctx.actor, text, expected_version=version)
+                outcome = f"Note added to #{number}"
+        except Conflict as exc:
+            self.app.call_from_thread(self.notify, str(exc), title="Not sent: someone got there first",
+                                      severity="warning", timeout=10)
+            self.app.call_from_thread(self.reload)
+            return
+        except ActionError as exc:
+            self.app.call_from_thread(self.notify, str(exc), title="Not sent", severity="error")
+            return
+        except Exception as exc:  # the store went away: keep the text, say why
+            self.app.call_from_thread(self.notify, f"{exc}", title="Not sent (text kept)",
+                                      severity="error")
+            return
+        self.app.call_from_thread(self._sent, outcome)
+
+    def _sent(self, outcome: str) -> None:
+        self._set_editor_text("")
+        self.remove_class("-editing")
+        self.notify(outcome, timeout=5)
+        self.reload()
+        self.sd.kick_outbox()

@@ -62,6 +62,13 @@ class QueueFilter:
         return " · ".join(parts)
 
 
+def column_widths(width: int) -> tuple[int, int]:
+    """(customer, subject) widths for a queue `width` cells wide; the subject gets the most."""
+    available = max(width - COUNTDOWN_WIDTH - NUMBER_WIDTH - KIND_WIDTH - FLAGS_WIDTH, 0)
+    customer = min(CUSTOMER_WIDTH, max(available // 3, 0))
+    return customer, available - customer
+
+
 def pad(text: str, width: int) -> str:
     """Exactly `width` terminal cells (wide characters counted as two), "…" when cut."""
     if width <= 0:
@@ -365,11 +372,11 @@ class QueueView(ScrollView, can_focus=True):
         cursor = self.get_component_rich_style("queue--cursor") if selected else Style()
         emergency = row.kind == TicketKind.EMERGENCY
         kind_style = self.get_component_rich_style("queue--emergency") if emergency else Style()
-        subject_width = max(width - COUNTDOWN_WIDTH - NUMBER_WIDTH - KIND_WIDTH - CUSTOMER_WIDTH - FLAGS_WIDTH, 0)
+        customer_width, subject_width = column_widths(width)
         segments = [
             Segment(pad(f"#{row.number}", NUMBER_WIDTH), base + self.get_component_rich_style("queue--number") + cursor),
             Segment(pad(KIND_LABEL.get(row.kind, row.kind), KIND_WIDTH), base + kind_style + cursor),
-            Segment(pad(safe_line(row.customer), CUSTOMER_WIDTH), base + cursor),
+            Segment(pad(safe_line(row.customer), customer_width), base + cursor),
             Segment(pad(safe_line(row.subject), subject_width), base + (kind_style if emergency else Style()) + cursor),
             Segment(" " + pad(self.flags(row)[: FLAGS_WIDTH - 1].rjust(FLAGS_WIDTH - 1), FLAGS_WIDTH - 1), base + self.get_component_rich_style("queue--flags") + cursor),
         ]

@@ -1,0 +1,157 @@
+"""Shared bits of the form modals: a labelled field with its error line, the dialog frame,
+a thread-worker helper and the "YYYY-MM-DD HH:MM in a zone" parser.
+
+Errors and customer text are always `rich.text.Text`, never markup strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable
+from typing import TypeVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.dom import DOMNode
+from textual.widget import Widget
+from textual.widgets import Static
+from textual.worker import Worker
+
+T = TypeVar("T")
+
+WALL_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def parse_wall_minute(text: str, zone: str) -> float:
+    """'YYYY-MM-DD HH:MM' as a wall time in `zone` (fold=0) -> epoch seconds. ValueError if bad.
+
+    fold=0 is the house rule: an ambiguous time is its first occurrence and a time in a DST gap
+    is pushed forward by the gap (the form shows the converted time, so the technician sees it).
+    """
+    cleaned = " ".join(text.replace("T", " ").split())
+    try:
+        naive = dt.datetime.strptime(cleaned, WALL_FORMAT)
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is not a time as YYYY-MM-DD HH:MM") from None
+    try:
+        tz = zoneinfo.ZoneInfo(zone.strip())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{zone.strip()!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+    return naive.replace(tzinfo=tz, fold=0).timestamp()
+
+
+def format_wall_minute(at: float, zone: str) -> str:
+    """Epoch seconds -> 'YYYY-MM-DD HH:MM' in `zone` (the format `parse_wall_minute` reads)."""
+    return dt.datetime.fromtimestamp(at, zoneinfo.ZoneInfo(zone)).strftime(WALL_FORMAT)
+
+
+def run_in_thread(
+    node: DOMNode,
+    job: Callable[[], T],
+    done: Callable[[T], object],
+    failed: Callable[[Exception], object],
+    *,
+    group: str,
+) -> Worker[None]:
+    """Run `job` (database work) in a thread worker; `done(result)` or `failed(exc)` run on the
+    event loop afterwards. One error path for every modal: a refusal is shown, never raised."""
+
+    def work() -> None:
+        try:
+            result = job()
+        except Exception as exc:  # every failure is reported to the form as one line
+            node.app.call_from_thread(failed, exc)
+            return
+        node.app.call_from_thread(done, result)
+
+    return node.run_worker(work, thread=True, group=group, exclusive=True, exit_on_error=False)
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+class ErrorLine(Static):
+    """The one-line message under a field (hidden when there is none)."""
+
+    DEFAULT_CSS = """
+    ErrorLine { height: auto; color: $text-error; display: none; }
+    ErrorLine.-shown { display: block; }
+    ErrorLine.-hint { color: $text-muted; }
+    ErrorLine.-warning { color: $text-warning; }
+    """
+
+    def show(self, message: str | None, *, kind: str = "error") -> None:
+        self.set_class(bool(message), "-shown")
+        self.set_class(kind == "hint", "-hint")
+        self.set_class(kind == "warning", "-warning")
+        self.update(Text(message or ""))
+
+
+class FieldRow(Widget):
+    """A label, the input widget, and an error line under it.
+
+    `name` is the form field it edits (e.g. "server"); the modal finds rows by it.
+    """
+
+    DEFAULT_CSS = """
+    FieldRow { height: auto; layout: vertical; margin-bottom: 0; }
+    FieldRow > Horizontal { height: auto; }
+    FieldRow .field-label { width: 17; height: 1; color: $text-muted; }
+    FieldRow.-invalid .field-label { color: $text-error; }
+    FieldRow > Horizontal > Input, FieldRow > Horizontal > TextArea,
+    FieldRow > Horizontal > RadioSet { width: 1fr; }
+    FieldRow > Horizontal > Input { background: $boost; }
+    FieldRow > Horizontal > Input:focus { background: $accent 25%; }
+    FieldRow > ErrorLine { margin-left: 17; }
+    """
+
+    def __init__(
+        self, label: str, field: Widget, *, name: str, id: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id or f"row-{name}")
+        self.label = label
+        self.field = field
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Static(Text(self.label), classes="field-label")
+            yield self.field
+        yield ErrorLine()
+
+    def set_error(self, message: str | None) -> None:
+        self.set_class(bool(message), "-invalid")
+        self.query_one(ErrorLine).show(message)
+
+    def set_hint(self, message: str | None, *, kind: str = "hint") -> None:
+        """A neutral (or warning) line under the field, e.g. a converted time."""
+        self.set_class(False, "-invalid")
+        self.query_one(ErrorLine).show(message, kind=kind)
+
+    @property
+    def error(self) -> str | None:
+        line = self.query_one(ErrorLine)
+        if not self.has_class("-invalid"):
+            return None
+        return str(line.render())
+
+
+class FormDialog(VerticalScroll):
+    """The modal's frame: as tall as its content up to 90% of the screen, then it scrolls.
+    Dock a title (`.dialog-title`) at the top and the keys/status lines at the bottom."""
+
+    DEFAULT_CSS = """
+    FormDialog { width: 92; max-width: 96%; height: auto; max-height: 92%;
+        border: round $accent; background: $surface; padding: 0 1; }
+    FormDialog > .dialog-title { dock: top; height: 1; text-style: bold; color: $accent; }
+    FormDialog > .dialog-keys { dock: bottom; height: 1; color: $text-muted; }
+    FormDialog > .dialog-status { dock: bottom; height: auto; color: $text-error; display: none; }
+    FormDialog > .dialog-status.-shown { display: block; }
+    FormDialog > .dialog-status.-ok { color: $text-success; }
+    FormDialog .dialog-note { color: $text-muted; }
+    FormDialog .dialog-warning { color: $text-warning; }
+    FormDialog .section { height: auto; }
+    """
