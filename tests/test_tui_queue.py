@@ -145,3 +145,20 @@ async def test_hostile_subject_is_shown_literally(sqlite_store: Store, subject: 
         await pilot.pause(0.3)
         screenshot = app.export_screenshot()
         assert "\x1b" not in screenshot
+
+
+async def test_command_palette_lists_ticket_actions(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for wanted in ("Take the ticket", "Reply by email", "Close the ticket",
+                       "Remote server access agreement (RSAA)", "Toggle: emergencies only"):
+            assert wanted in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"emergencies only")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        view = app.screen.query_one(QueueView)
+        assert view.filter.emergencies

@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 
 from textual import work
-from textual.app import App
+from collections.abc import Iterable
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
 from textual.binding import Binding
 from textual.timer import Timer
 
@@ -28,6 +32,12 @@ class ShiftdeskApp(App[None]):
         self.ctx = ctx
         self.outbox_line = ""
         self._timer: Timer | None = None
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        from tui.palette import queue_commands
+
+        yield from queue_commands(screen)
+        yield from super().get_system_commands(screen)
 
     def get_default_screen(self) -> QueueScreen:
         return QueueScreen()

@@ -154,4 +154,46 @@ def list_command(as_json: bool, show_all: bool) -> None:
 @common_options
 def show_command(number: int, as_json: bool) -> None:
     """One ticket: thread, customer, entitlement, phone, RSAAs, outbox, audit trail."""
-    fail("show: not built yet", 1)
+    from zoneinfo import ZoneInfo
+
+    from models.actions import NotFound, ticket_detail
+    from models.notices import policy_notices
+    from models.sanitize import safe_line, safe_text
+
+    config = load_config_or_exit()
+    zone = config.calendar.timezone
+    with opened_store() as store:
+        try:
+            detail = ticket_detail(store, number)
+        except NotFound as exc:
+            fail(str(exc), 1)
+            return
+        today = dt.datetime.now(ZoneInfo(zone)).date()
+        notices = policy_notices(store, detail, today)
+    if as_json:
+        data = detail.to_json(zone)
+        data["notices"] = [{"level": n.level, "text": n.text} for n in notices]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    tz = ZoneInfo(zone)
+
+    def when(ts: float | None) -> str:
+        return dt.datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M %Z") if ts else "—"
+
+    lines = [
+        f"#{detail.number} {safe_line(detail.subject)}",
+        f"{detail.kind} · {detail.status} · received {when(detail.received_at)} · "
+        f"{detail.assignee or 'unassigned'}",
+        f"customer: {safe_line(detail.customer.name) + ' <' + detail.customer.email + '>' if detail.customer else safe_line(detail.requester_email)}",
+        f"support: {detail.entitlement}" + (f" — {safe_line(detail.entitlement_note)}" if detail.entitlement_note else ""),
+    ]
+    lines += [f"  {'!' if n.level == 'warning' else '-'} {n.text}" for n in notices]
+    if detail.active_rsaa:
+        r = detail.active_rsaa
+        lines.append(f"RSAA active since {when(r.accepted_at)}: {safe_line(r.server)} via {r.tool_name or r.method}")
+    for m in detail.messages:
+        lines.append(f"\n--- {m.direction} · {safe_line(m.author)} · {when(m.created_at)}")
+        lines.append(safe_text(m.body).rstrip())
+    lines.append("\n--- history")
+    lines += [f"{when(a.created_at)}  {a.summary}  [{safe_line(a.process)}]" for a in detail.audit]
+    click.echo("\n".join(lines))

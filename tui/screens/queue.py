@@ -301,7 +301,7 @@ class QueueScreen(Screen[None]):
             return
         number, version = target
         ctx = self.sd.ctx
-        self.run_action(f"#{number} is yours",
+        self.run_ticket_action(f"#{number} is yours",
                         lambda: actions.take(ctx.store, number, ctx.actor, expected_version=version))
 
     def _open_editor(self, mode: str) -> None:
@@ -331,7 +331,7 @@ class QueueScreen(Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.run_action(f"#{number} closed (any active RSAA revoked)",
+                self.run_ticket_action(f"#{number} closed (any active RSAA revoked)",
                                 lambda: actions.close(ctx.store, number, ctx.actor,
                                                       expected_version=version))
 
@@ -347,7 +347,7 @@ class QueueScreen(Screen[None]):
             return
         number, version = target
         ctx = self.sd.ctx
-        self.run_action(f"#{number} reopened",
+        self.run_ticket_action(f"#{number} reopened",
                         lambda: actions.reopen(ctx.store, number, ctx.actor, expected_version=version))
 
     def action_reclassify(self) -> None:
@@ -362,7 +362,7 @@ class QueueScreen(Screen[None]):
 
         def reason_given(reason: str | None) -> None:
             if reason:
-                self.run_action(f"#{number} is now standard (refund requested)",
+                self.run_ticket_action(f"#{number} is now standard (refund requested)",
                                 lambda: actions.reclassify(ctx.store, number, ctx.actor, reason,
                                                            expected_version=version))
 
@@ -381,7 +381,7 @@ class QueueScreen(Screen[None]):
 
         def reason_given(reason: str | None) -> None:
             if reason:
-                self.run_action(f"#{number} accepted into the queue",
+                self.run_ticket_action(f"#{number} accepted into the queue",
                                 lambda: accept_ticket(ctx.store, number, ctx.actor, reason,
                                                       expected_version=version))
 
@@ -404,7 +404,7 @@ class QueueScreen(Screen[None]):
             if not text:
                 return
             when, _, note = text.partition(";")
-            self.run_action(f"#{number} scheduled {when.strip()} ({zone})",
+            self.run_ticket_action(f"#{number} scheduled {when.strip()} ({zone})",
                             lambda: schedule_appointment(ctx.store, number, ctx.actor,
                                                          when.strip(), zone, 60,
                                                          note.strip() or None))
@@ -438,7 +438,7 @@ class QueueScreen(Screen[None]):
         return row.number if row else None
 
     @work(thread=True, group="action", exit_on_error=False)
-    def run_action(self, label: str, action: Callable[[], Any], number: int | None = None) -> None:
+    def run_ticket_action(self, label: str, action: Callable[[], Any], number: int | None = None) -> None:
         """Run one models.actions call off the event loop; report the outcome as a notification."""
         try:
             action()
