@@ -38,7 +38,9 @@ def parse_wall_minute(text: str, zone: str) -> float:
     try:
         tz = zoneinfo.ZoneInfo(zone.strip())
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{zone.strip()!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+        raise ValueError(
+            f"{zone.strip()!r} is not an IANA time zone (e.g. Europe/Berlin)"
+        ) from None
     return naive.replace(tzinfo=tz, fold=0).timestamp()
 
 
@@ -109,12 +111,11 @@ class FieldRow(Widget):
     FieldRow > ErrorLine { margin-left: 17; }
     """
 
-    def __init__(
-        self, label: str, field: Widget, *, name: str, id: str | None = None
-    ) -> None:
+    def __init__(self, label: str, field: Widget, *, name: str, id: str | None = None) -> None:
         super().__init__(name=name, id=id or f"row-{name}")
         self.label = label
         self.field = field
+        self.error: str | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -123,20 +124,21 @@ class FieldRow(Widget):
         yield ErrorLine()
 
     def set_error(self, message: str | None) -> None:
+        self.error = message or None
         self.set_class(bool(message), "-invalid")
         self.query_one(ErrorLine).show(message)
 
     def set_hint(self, message: str | None, *, kind: str = "hint") -> None:
         """A neutral (or warning) line under the field, e.g. a converted time."""
+        self.error = None
         self.set_class(False, "-invalid")
         self.query_one(ErrorLine).show(message, kind=kind)
 
     @property
-    def error(self) -> str | None:
+    def message(self) -> str:
+        """The text under the field now (error, hint or nothing): what the technician sees."""
         line = self.query_one(ErrorLine)
-        if not self.has_class("-invalid"):
-            return None
-        return str(line.render())
+        return str(line.content) if line.has_class("-shown") else ""
 
 
 class FormDialog(VerticalScroll):
