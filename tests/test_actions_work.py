@@ -1,0 +1,539 @@
+"""Working a ticket: reply, note, drafts, phone, reclassify, first response, collisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from models import actions
+from models.actions import ActionError, Actor, Conflict, NotFound
+from models.config import Config, SmtpConfig
+from models.db import Store
+from models.tables import (
+    AuditEvent,
+    Customer,
+    Draft,
+    Message,
+    OutboxEntry,
+    PhoneCall,
+    PhoneDecision,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+)
+
+ALICE = Actor("alice@example.com", "Alice")
+BOB = Actor("bob@example.com", "Bob")
+PHOENIX = ZoneInfo("America/Phoenix")
+# Tuesday 2026-03-10 09:00 in Phoenix: inside business hours (08:00-17:00 by default)
+TUESDAY_9 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=PHOENIX).timestamp()
+CONFIG = Config(smtp=SmtpConfig(from_address="support@shiftdesk.example"))
+HOUR = 3600.0
+
+
+def _ticket(
+    store: Store,
+    *,
+    kind: str = TicketKind.STANDARD,
+    subject: str = "Crash on save",
+    at: float = TUESDAY_9,
+    rfc: str | None = "<first@customer.example>",
+) -> int:
+    return actions.create_ticket(
+        store,
+        subject=subject,
+        requester_email="Jo@Customer.example",
+        received_at=at,
+        body="It crashes.",
+        kind=kind,
+        entitlement="license",
+        rfc_message_id=rfc,
+    )
+
+
+def _count(store: Store, table: type, **where: object) -> int:
+    with store.session() as s:
+        stmt = select(func.count()).select_from(table)
+        for name, value in where.items():
+            stmt = stmt.where(getattr(table, name) == value)
+        return int(s.execute(stmt).scalar_one())
+
+
+def _ticket_row(store: Store, number: int) -> Ticket:
+    with store.session() as s:
+        row = s.get(Ticket, number)
+        assert row is not None
+        return row
+
+
+def _actions(store: Store, number: int) -> list[str]:
+    with store.session() as s:
+        return list(
+            s.execute(
+                select(col(AuditEvent.action))
+                .where(col(AuditEvent.ticket_number) == number)
+                .order_by(col(AuditEvent.id))
+            ).scalars()
+        )
+
+
+# --------------------------------------------------------------------------- reply
+
+
+def test_reply_commits_message_outbox_first_response_and_audit(store: Store) -> None:
+    number = _ticket(store)
+    actions.save_draft(store, number, ALICE, "draft text", at=TUESDAY_9 + 60)
+    result = actions.reply(
+        store,
+        number,
+        ALICE,
+        "Try this fix.",
+        expected_version=1,
+        at=TUESDAY_9 + HOUR,
+        config=CONFIG,
+    )
+    assert result.first_response and result.first_response_met is True
+    assert result.subject == f"Re: [#{number}] Crash on save"
+    assert result.to_address == "jo@customer.example"
+    assert result.rfc_message_id.endswith("@shiftdesk.example>")
+    ticket = _ticket_row(store, number)
+    assert ticket.status == TicketStatus.ANSWERED and ticket.waiting_since is None
+    assert ticket.first_response_at == TUESDAY_9 + HOUR and ticket.first_response_met is True
+    assert ticket.version == 2
+    with store.session() as s:
+        entry = s.execute(select(OutboxEntry)).scalar_one()
+        message = s.get(Message, result.message_id)
+    assert message is not None and message.direction == "out"
+    assert entry.rfc_message_id == message.rfc_message_id == result.rfc_message_id
+    assert entry.in_reply_to == "<first@customer.example>"
+    assert entry.references == "<first@customer.example>"
+    assert entry.status == "queued" and entry.message_id == message.id
+    assert actions.load_draft(store, number, ALICE) is None
+    assert _actions(store, number) == ["create", "reply"]
+
+
+def test_second_reply_is_not_a_first_response(store: Store) -> None:
+    number = _ticket(store)
+    actions.reply(store, number, ALICE, "one", at=TUESDAY_9 + 60, config=CONFIG)
+    second = actions.reply(store, number, BOB, "two", at=TUESDAY_9 + 120, config=CONFIG)
+    assert not second.first_response
+    assert _ticket_row(store, number).first_response_at == TUESDAY_9 + 60
+
+
+def test_late_first_response_is_recorded_as_missed(store: Store) -> None:
+    number = _ticket(store)
+    # 4 business hours from Tuesday 09:00 is 13:00; the next day is well past it
+    result = actions.reply(store, number, ALICE, "sorry", at=TUESDAY_9 + 26 * HOUR, config=CONFIG)
+    assert result.first_response and result.first_response_met is False
+
+
+def test_emergency_first_response_runs_on_the_wall_clock(store: Store) -> None:
+    friday_night = dt.datetime(2026, 3, 13, 22, 0, tzinfo=PHOENIX).timestamp()
+    met = _ticket(store, kind=TicketKind.EMERGENCY, at=friday_night)
+    missed = _ticket(store, kind=TicketKind.EMERGENCY, at=friday_night, rfc="<two@c.example>")
+    assert actions.reply(store, met, ALICE, "on it", at=friday_night + 50 * 60).first_response_met
+    late = actions.reply(store, missed, ALICE, "on it", at=friday_night + 70 * 60)
+    assert late.first_response_met is False
+
+
+def test_reply_subject_has_one_re_and_one_tag() -> None:
+    assert actions.reply_subject("Crash", 7) == "Re: [#7] Crash"
+    assert actions.reply_subject("Re: RE: Crash", 7) == "Re: [#7] Crash"
+    assert actions.reply_subject("Re: [#7] Crash", 7) == "Re: [#7] Crash"
+    assert actions.reply_subject("AW: Re: [#7] Crash", 7) == "Re: [#7] Crash"
+    assert actions.reply_subject("", 7) == "Re: [#7]"
+    assert actions.reply_subject("Crash in [#7] module", 7) == "Re: [#7] Crash in module"
+
+
+def test_reply_threads_to_the_customers_latest_message(store: Store) -> None:
+    number = _ticket(store)
+    actions.reply(store, number, ALICE, "first", at=TUESDAY_9 + 60, config=CONFIG)
+    with store.transaction() as s:
+        ticket = actions.lock_ticket(s, number, None, TUESDAY_9 + 120)
+        message = Message(
+            ticket_number=number,
+            direction="in",
+            author="jo2@customer.example",
+            created_at=TUESDAY_9 + 120,
+            subject="Re: [#1] Crash",
+            body="Please call me back.",
+            rfc_message_id="<second@customer.example>",
+            references="<first@customer.example> <out@shiftdesk.example>",
+        )
+        s.add(message)
+        s.flush()
+        actions.customer_wrote(s, ticket, message, TUESDAY_9 + 120)
+    ticket = _ticket_row(store, number)
+    assert ticket.status == TicketStatus.OPEN and ticket.waiting_since == TUESDAY_9 + 120
+    assert ticket.phone_requested
+    result = actions.reply(store, number, ALICE, "second", at=TUESDAY_9 + 180, config=CONFIG)
+    with store.session() as s:
+        entry = s.get(OutboxEntry, result.outbox_id)
+    assert entry is not None
+    assert entry.to_address == "jo2@customer.example"
+    assert entry.in_reply_to == "<second@customer.example>"
+    assert entry.references == (
+        "<first@customer.example> <out@shiftdesk.example> <second@customer.example>"
+    )
+    assert "customer_message" in _actions(store, number)
+
+
+def test_reply_is_refused_on_closed_empty_or_stale_and_writes_nothing(store: Store) -> None:
+    number = _ticket(store)
+    with pytest.raises(ActionError, match="empty"):
+        actions.reply(store, number, ALICE, "   ")
+    with pytest.raises(NotFound, match="no ticket #999"):
+        actions.reply(store, 999, ALICE, "hello")
+    actions.take(store, number, BOB, expected_version=1)
+    with pytest.raises(Conflict, match=r"bob@example\.com took it"):
+        actions.reply(store, number, ALICE, "hello", expected_version=1)
+    actions.close(store, number, BOB)
+    with pytest.raises(ActionError, match="closed"):
+        actions.reply(store, number, ALICE, "hello")
+    assert _count(store, OutboxEntry) == 0
+    assert _count(store, Message, direction="out") == 0
+    assert _ticket_row(store, number).first_response_at is None
+
+
+def test_two_replies_at_the_same_version_only_one_wins(store: Store) -> None:
+    number = _ticket(store)
+    actions.reply(store, number, ALICE, "mine", expected_version=1, config=CONFIG)
+    with pytest.raises(Conflict, match=r"alice@example\.com replied to it"):
+        actions.reply(store, number, BOB, "mine too", expected_version=1, config=CONFIG)
+    assert _count(store, OutboxEntry) == 1
+
+
+# --------------------------------------------------------------------------- note, drafts, release
+
+
+def test_note_is_internal(store: Store) -> None:
+    number = _ticket(store)
+    actions.save_draft(store, number, ALICE, "a note in progress")
+    ticket = actions.note(store, number, ALICE, "Customer is on v3.", clear_draft=True)
+    assert ticket.status == TicketStatus.OPEN and ticket.first_response_at is None
+    assert ticket.version == 2
+    assert _count(store, OutboxEntry) == 0
+    assert _count(store, Message, direction="note") == 1
+    assert actions.load_draft(store, number, ALICE) is None
+    with pytest.raises(ActionError, match="empty"):
+        actions.note(store, number, ALICE, "")
+
+
+def test_drafts_are_per_technician_and_not_a_version_bump(store: Store) -> None:
+    number = _ticket(store)
+    actions.save_draft(store, number, ALICE, "Hello Jo,")
+    actions.save_draft(store, number, ALICE, "Hello Jo, try")
+    actions.save_draft(store, number, BOB, "Bob's words")
+    assert actions.load_draft(store, number, ALICE) == "Hello Jo, try"
+    assert actions.load_draft(store, number, Actor("ALICE@example.com")) == "Hello Jo, try"
+    assert actions.load_draft(store, number, BOB) == "Bob's words"
+    assert _count(store, Draft) == 2
+    assert _ticket_row(store, number).version == 1
+    actions.save_draft(store, number, ALICE, "  \n")
+    assert actions.load_draft(store, number, ALICE) is None
+    assert actions.load_draft(store, number, Actor("nobody@example.com")) is None
+    with pytest.raises(NotFound):
+        actions.save_draft(store, 999, ALICE, "x")
+    actions.reply(store, number, ALICE, "sent", config=CONFIG)
+    assert actions.load_draft(store, number, BOB) == "Bob's words"  # only the author's goes
+
+
+def test_release_unassigns(store: Store) -> None:
+    number = _ticket(store)
+    with pytest.raises(ActionError, match="not assigned"):
+        actions.release(store, number, ALICE)
+    actions.take(store, number, ALICE)
+    ticket = actions.release(store, number, BOB, expected_version=2)
+    assert ticket.assignee_id is None
+    detail = actions.ticket_detail(store, number)
+    assert detail.audit[-1].action == "release"
+    assert detail.audit[-1].detail == {"previous_assignee": "alice@example.com"}
+
+
+# --------------------------------------------------------------------------- phone
+
+
+def test_grant_phone_records_decision_and_escalates(store: Store) -> None:
+    number = _ticket(store)
+    call_at = TUESDAY_9 + 2 * HOUR
+    result = actions.grant_phone(
+        store,
+        number,
+        ALICE,
+        phone_number=" +49 30  1234567 ",
+        scheduled_at=call_at,
+        customer_timezone="Europe/Berlin",
+        note="wants to walk through setup",
+        at=TUESDAY_9,
+    )
+    assert result.ticket.phone_escalated and result.reply is None
+    with store.session() as s:
+        decision = s.execute(select(PhoneDecision)).scalar_one()
+    assert decision.decision == "granted" and decision.phone_number == "+49 30 1234567"
+    assert decision.scheduled_at == call_at and decision.customer_timezone == "Europe/Berlin"
+    assert _actions(store, number)[-1] == "phone_grant"
+
+
+@pytest.mark.parametrize(
+    ("phone", "zone", "scheduled", "message"),
+    [
+        ("", None, None, "give the number"),
+        ("call me maybe", None, None, "is not a phone number"),
+        ("12", None, None, "has 2 digits"),
+        ("+1 555 +123 4567", None, None, "'\\+' may only start"),
+        ("+1 555 123 4567", "Mars/Olympus", None, "not an IANA time zone"),
+        ("+1 555 123 4567", None, TUESDAY_9 + HOUR, "time zone for the call"),
+        ("+1 555 123 4567", "UTC", TUESDAY_9 - HOUR, "in the past"),
+    ],
+)
+def test_grant_phone_validation(
+    store: Store, phone: str, zone: str | None, scheduled: float | None, message: str
+) -> None:
+    number = _ticket(store)
+    with pytest.raises(ActionError, match=message):
+        actions.grant_phone(
+            store,
+            number,
+            ALICE,
+            phone_number=phone,
+            scheduled_at=scheduled,
+            customer_timezone=zone,
+            note=None,
+            at=TUESDAY_9,
+        )
+    assert _count(store, PhoneDecision) == 0
+    assert _ticket_row(store, number).version == 1
+
+
+def test_grant_phone_uses_and_remembers_the_customer_zone(store: Store) -> None:
+    with store.transaction() as s:
+        customer = Customer(name="Jo", email="jo@customer.example", created_at=1.0)
+        s.add(customer)
+        s.flush()
+        customer_id = customer.id
+    number = actions.create_ticket(
+        store,
+        subject="s",
+        requester_email="jo@customer.example",
+        received_at=TUESDAY_9,
+        customer_id=customer_id,
+    )
+    actions.grant_phone(
+        store,
+        number,
+        ALICE,
+        phone_number="+1 555 123 4567",
+        scheduled_at=None,
+        customer_timezone="America/Denver",
+        at=TUESDAY_9,
+    )
+    actions.grant_phone(
+        store,
+        number,
+        ALICE,
+        phone_number="+1 555 123 4567",
+        scheduled_at=TUESDAY_9 + HOUR,
+        customer_timezone=None,
+        at=TUESDAY_9,
+    )
+    with store.session() as s:
+        zones = list(s.execute(select(col(PhoneDecision.customer_timezone))).scalars())
+        assert s.get(Customer, customer_id).timezone == "America/Denver"  # type: ignore[union-attr]
+    assert zones == ["America/Denver", "America/Denver"]
+
+
+def test_decline_phone_with_reply_is_one_transaction(store: Store) -> None:
+    number = _ticket(store)
+    with store.transaction() as s:
+        ticket = s.get(Ticket, number)
+        assert ticket is not None
+        ticket.phone_requested = True
+    result = actions.decline_phone(
+        store,
+        number,
+        ALICE,
+        reason="standard plan: email only",
+        send_reply=True,
+        expected_version=1,
+        at=TUESDAY_9 + 60,
+        config=CONFIG,
+    )
+    assert result.reply is not None and result.reply.first_response
+    ticket = _ticket_row(store, number)
+    assert not ticket.phone_requested and ticket.status == TicketStatus.ANSWERED
+    assert ticket.version == 2  # one transaction, one bump
+    with store.session() as s:
+        entry = s.execute(select(OutboxEntry)).scalar_one()
+        decision = s.execute(select(PhoneDecision)).scalar_one()
+    assert "by email" in entry.body and "standard plan" not in entry.body
+    assert decision.decision == "declined" and decision.note == "standard plan: email only"
+    assert _actions(store, number)[-2:] == ["phone_decline", "reply"]
+
+
+def test_decline_phone_without_reply_and_validation(store: Store) -> None:
+    number = _ticket(store)
+    with pytest.raises(ActionError, match="say why"):
+        actions.decline_phone(store, number, ALICE, reason=" ", send_reply=False)
+    result = actions.decline_phone(store, number, ALICE, reason="not needed", send_reply=False)
+    assert result.reply is None
+    assert _count(store, OutboxEntry) == 0
+    assert _ticket_row(store, number).first_response_at is None
+
+
+def test_logged_call_may_be_the_first_response(store: Store) -> None:
+    number = _ticket(store)
+    result = actions.log_call(
+        store,
+        number,
+        ALICE,
+        duration_seconds=600,
+        notes="walked through the fix",
+        counts_as_first_response=True,
+        called_at=TUESDAY_9 + 1800,
+        at=TUESDAY_9 + 2400,
+        config=CONFIG,
+    )
+    assert result.first_response
+    ticket = _ticket_row(store, number)
+    assert ticket.first_response_at == TUESDAY_9 + 1800 and ticket.first_response_met
+    assert ticket.status == TicketStatus.ANSWERED
+    again = actions.log_call(
+        store,
+        number,
+        BOB,
+        duration_seconds=60,
+        notes="follow-up",
+        counts_as_first_response=True,
+        at=TUESDAY_9 + 3000,
+    )
+    assert not again.first_response
+    with store.session() as s:
+        flags = list(
+            s.execute(
+                select(col(PhoneCall.counts_as_first_response)).order_by(col(PhoneCall.id))
+            ).scalars()
+        )
+    assert flags == [True, False]  # never two first responses
+
+
+def test_call_that_does_not_count_leaves_the_clock_running(store: Store) -> None:
+    number = _ticket(store)
+    actions.log_call(
+        store,
+        number,
+        ALICE,
+        duration_seconds=0,
+        notes="no answer",
+        counts_as_first_response=False,
+        at=TUESDAY_9 + 60,
+    )
+    ticket = _ticket_row(store, number)
+    assert ticket.first_response_at is None and ticket.status == TicketStatus.OPEN
+
+
+@pytest.mark.parametrize(
+    ("duration", "counts", "notes", "called", "message"),
+    [
+        (-5, False, "x", None, "a call of -5 seconds"),
+        (0, True, "x", None, "nobody answered"),
+        (60, False, "", None, "empty"),
+        (60, False, "x", TUESDAY_9 + 10 * HOUR, "in the future"),
+        (60, False, "x", TUESDAY_9 - HOUR, "before #"),
+    ],
+)
+def test_log_call_validation(
+    store: Store, duration: int, counts: bool, notes: str, called: float | None, message: str
+) -> None:
+    number = _ticket(store)
+    with pytest.raises(ActionError, match=message):
+        actions.log_call(
+            store,
+            number,
+            ALICE,
+            duration_seconds=duration,
+            notes=notes,
+            counts_as_first_response=counts,
+            called_at=called,
+            at=TUESDAY_9 + 60,
+        )
+    assert _count(store, PhoneCall) == 0
+
+
+# --------------------------------------------------------------------------- reclassify
+
+
+def test_reclassify_emergency_to_standard(store: Store) -> None:
+    number = _ticket(store, kind=TicketKind.EMERGENCY)
+    ticket = actions.reclassify(store, number, ALICE, "a cosmetic glitch", expected_version=1)
+    assert ticket.kind == TicketKind.STANDARD and ticket.refund_requested
+    detail = actions.ticket_detail(store, number)
+    event = detail.audit[-1]
+    assert event.action == "reclassify" and event.detail is not None
+    assert event.detail["reason"] == "a cosmetic glitch" and event.detail["refund_requested"]
+    with pytest.raises(ActionError, match="not an emergency"):
+        actions.reclassify(store, number, ALICE, "again")
+
+
+def test_reclassify_rejudges_the_first_response_in_business_hours(store: Store) -> None:
+    friday_night = dt.datetime(2026, 3, 13, 22, 0, tzinfo=PHOENIX).timestamp()
+    number = _ticket(store, kind=TicketKind.EMERGENCY, at=friday_night)
+    actions.reply(store, number, ALICE, "late", at=friday_night + 2 * HOUR, config=CONFIG)
+    assert _ticket_row(store, number).first_response_met is False
+    ticket = actions.reclassify(store, number, ALICE, "not urgent", config=CONFIG)
+    assert ticket.first_response_met is True  # business clock had not even started
+
+
+def test_reclassify_needs_a_reason(store: Store) -> None:
+    number = _ticket(store, kind=TicketKind.EMERGENCY)
+    with pytest.raises(ActionError, match="say why"):
+        actions.reclassify(store, number, ALICE, "")
+    assert _ticket_row(store, number).kind == TicketKind.EMERGENCY
+
+
+# --------------------------------------------------------------------------- detail read model
+
+
+def test_ticket_detail_has_everything_and_serializes(store: Store) -> None:
+    number = _ticket(store)
+    actions.take(store, number, ALICE)
+    actions.note(store, number, ALICE, "internal")
+    actions.grant_phone(
+        store,
+        number,
+        ALICE,
+        phone_number="+1 555 123 4567",
+        scheduled_at=None,
+        customer_timezone="UTC",
+    )
+    actions.log_call(
+        store, number, ALICE, duration_seconds=30, notes="hi", counts_as_first_response=False
+    )
+    actions.reply(store, number, ALICE, "answer", config=CONFIG)
+    detail = actions.ticket_detail(store, number)
+    assert detail.assignee == "alice@example.com"
+    assert [m.direction for m in detail.messages] == ["in", "note", "out"]
+    assert detail.phone_decisions[0].technician == "alice@example.com"
+    assert detail.calls[0].duration_seconds == 30
+    assert detail.outbox[0].status == "queued"
+    assert [e.action for e in detail.audit] == [
+        "create",
+        "take",
+        "note",
+        "phone_grant",
+        "phone_call",
+        "reply",
+    ]
+    assert detail.audit[1].summary == "alice@example.com took"
+    assert detail.audit[1].process.count(":") >= 2
+    raw = json.loads(json.dumps(detail.to_json()))
+    assert raw["number"] == number and raw["messages"][2]["body"] == "answer"
+    iso = detail.to_json("UTC")
+    assert iso["received_at"].endswith("+00:00")
+    assert iso["audit"][0]["created_at"].endswith("+00:00")
+    with pytest.raises(NotFound):
+        actions.ticket_detail(store, 999)

@@ -1,0 +1,69 @@
+"""The phone-request detector: what flags a ticket, and what must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.phone import detect_phone_request
+
+ASKS = [
+    "Please call me as soon as possible.",
+    "Could you call me back this afternoon?",
+    "Can someone please call us? We are stuck.",
+    "Give me a call when you can.",
+    "Give us a ring tomorrow.",
+    "Ring me on my mobile.",
+    "Please phone me, email is too slow.",
+    "Can we talk about this?",
+    "Could we speak briefly?",
+    "I'd like to talk to a real person.",
+    "Is it possible to discuss this by phone?",
+    "We would prefer to go over it on the phone.",
+    "Do you offer phone support for this?",
+    "Can we schedule a call for Tuesday?",
+    "A quick call would save us both time.",
+    "My cell number is below.",
+    "You can reach me at the office.",
+    "Call me at +1 555 123 4567",
+    "My number: +44 20 7946 0958",
+    "Here it is: (555) 123-4567",
+    "555-123-4567 works all day",
+    "Tel: 0301234567",
+    "Phone: +49 30 1234567",
+    "by telephone if possible",
+]
+
+NOT_ASKS = [
+    "",
+    "The app crashes on my iPhone 15 when I save.",
+    "The agent tries to phone home to the license server and times out.",
+    "The phone number field in the customer form does not validate.",
+    "The API call fails with a 500 error.",
+    "A recursive function call overflows the stack.",
+    "I recall we had this issue before.",
+    "Please see the attached log from 2024-03-15.",
+    "Server 192.168.100.200 cannot be reached.",
+    "We are on version 10.2.33.4567 of the product.",
+    "Order 1234567890 was charged twice.",
+    "Our license key is ABCD-1234-EFGH-5678.",
+    "The ring buffer overflows under load.",
+    "Smartphone users see a blank page.",
+    "We will call the function again after the fix.",
+    "Error code 0x80070005 on install.",
+    "Invoice INV-2024-000123 is attached.",
+]
+
+
+@pytest.mark.parametrize("text", ASKS)
+def test_requests_for_a_call_are_detected(text: str) -> None:
+    assert detect_phone_request(text)
+
+
+@pytest.mark.parametrize("text", NOT_ASKS)
+def test_ordinary_text_is_not_a_request(text: str) -> None:
+    assert not detect_phone_request(text)
+
+
+def test_request_buried_in_a_long_message() -> None:
+    body = "Hello,\n\n" + "The export fails with a timeout.\n" * 50 + "\nCall me back please.\n"
+    assert detect_phone_request(body)
