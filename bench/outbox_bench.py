@@ -1,6 +1,6 @@
 """Outbox delivery rate to a local SMTP server (aiosmtpd on 127.0.0.1).
 
-Queues 2,000 replies through `actions.reply` (message + outbox entry each), then times
+Queues 2,000 replies through `work.reply` (message + outbox entry each), then times
 `deliver_all_due` (one SMTP connection per batch, one claim and one "sent" transaction per
 message). Goal: >= 50 messages/s.
 
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiosmtpd.controller import Controller
 
-from models import actions
+from models import actions, work
 from models.actions import Actor
 from models.config import Config, SmtpConfig
 from models.db import Store
@@ -68,7 +68,7 @@ def main() -> None:
                 body="help",
                 rfc_message_id=f"<q{n}@example.com>",
             )
-            actions.reply(store, number, actor, f"Answer {n}\n" * 20, at=now, config=config)
+            work.reply(store, number, actor, f"Answer {n}\n" * 20, at=now, config=config)
         print(
             f"queued {args.messages:,} replies in {time.perf_counter() - started:.1f} s"
             f" ({store.dialect})"

@@ -37,9 +37,13 @@ def seed(path: Path, tickets: int, worst: bool) -> None:
     if worst:
         # every ticket an emergency under an hour old: every visible countdown changes each second
         with store.transaction() as session:
-            session.execute(text(
-                "UPDATE tickets SET kind = 'emergency', received_at = :now - 120 - (number % 3000),"
-                " waiting_since = :now - 120 - (number % 3000)"), {"now": now})
+            session.execute(
+                text(
+                    "UPDATE tickets SET kind = 'emergency', received_at = :now - 120 - (number % 3000),"
+                    " waiting_since = :now - 120 - (number % 3000)"
+                ),
+                {"now": now},
+            )
     store.dispose()
 
 
@@ -57,8 +61,13 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def measure(db: Path, seconds: float) -> dict[str, float]:
-    env = dict(os.environ, TERM="xterm-256color", COLUMNS="120", LINES="40",
-               SHIFTDESK_TECHNICIAN="bench@shiftdesk.example")
+    env = dict(
+        os.environ,
+        TERM="xterm-256color",
+        COLUMNS="120",
+        LINES="40",
+        SHIFTDESK_TECHNICIAN="bench@shiftdesk.example",
+    )
     env.pop("NO_COLOR", None)
     started = time.perf_counter()
     pid, fd = pty.fork()
@@ -108,29 +117,44 @@ def measure(db: Path, seconds: float) -> dict[str, float]:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
     os.close(fd)
-    return {"first_frame_s": first_frame, "cpu_share": cpu, "bytes_per_s": written / elapsed,
-            "peak_rss_mb": rss}
+    return {
+        "first_frame_s": first_frame,
+        "cpu_share": cpu,
+        "bytes_per_s": written / elapsed,
+        "peak_rss_mb": rss,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tickets", type=int, nargs="+", default=[100, 100_000])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--worst", action="store_true",
-                        help="every ticket an emergency < 1 h old (every countdown ticks each second)")
+    parser.add_argument(
+        "--worst",
+        action="store_true",
+        help="every ticket an emergency < 1 h old (every countdown ticks each second)",
+    )
     args = parser.parse_args()
     results = {}
-    print("scenario:", "worst case (all countdowns tick each second)" if args.worst
-          else "seeded tickets received over the last 30 days", flush=True)
+    print(
+        "scenario:",
+        "worst case (all countdowns tick each second)"
+        if args.worst
+        else "seeded tickets received over the last 30 days",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for count in args.tickets:
             db = Path(tmp) / f"q{count}.db"
             seed(db, count, args.worst)
             results[count] = measure(db, args.seconds)
             r = results[count]
-            print(f"{count:>7} tickets: first frame {r['first_frame_s']:.2f} s · idle CPU "
-                  f"{r['cpu_share'] * 100:.1f}% of a core · {r['bytes_per_s']:.0f} B/s to the "
-                  f"terminal · peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+            print(
+                f"{count:>7} tickets: first frame {r['first_frame_s']:.2f} s · idle CPU "
+                f"{r['cpu_share'] * 100:.1f}% of a core · {r['bytes_per_s']:.0f} B/s to the "
+                f"terminal · peak RSS {r['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
     if len(results) >= 2:
         small, large = min(results), max(results)
         ratio = results[large]["cpu_share"] / max(results[small]["cpu_share"], 1e-9)

@@ -1,6 +1,6 @@
 """Reply latency with 100,000 tickets in the store.
 
-Seeds the tickets in bulk (models.demo.seed_bulk: core executemany), then times `actions.reply`
+Seeds the tickets in bulk (models.demo.seed_bulk: core executemany), then times `work.reply`
 from call to commit on random open tickets, and the reply plus re-reading the detail pane's read
 model (`ticket_detail`), which is what the TUI does after ctrl+s. Goal: <= 100 ms.
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import select
 from sqlmodel import col
 
-from models import actions
+from models import detail, work
 from models.actions import Actor
 from models.config import Config
 from models.db import Store
@@ -65,17 +65,17 @@ def main() -> None:
                 ).all()
             ]
         picks = random.Random(7).sample(numbers, min(args.replies, len(numbers)))
-        actions.reply(store, picks[0], actor, "warm-up", config=config)  # calendar, pool
+        work.reply(store, picks[0], actor, "warm-up", config=config)  # calendar, pool
         commit_ms: list[float] = []
         shown_ms: list[float] = []
         for number in picks[1:]:
-            version = actions.ticket_detail(store, number).version
+            version = detail.ticket_detail(store, number).version
             t0 = time.perf_counter()
-            actions.reply(
+            work.reply(
                 store, number, actor, "Please try 9.4.3.", expected_version=version, config=config
             )
             t1 = time.perf_counter()
-            actions.ticket_detail(store, number)
+            detail.ticket_detail(store, number)
             t2 = time.perf_counter()
             commit_ms.append((t1 - t0) * 1000)
             shown_ms.append((t2 - t0) * 1000)

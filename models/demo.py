@@ -41,40 +41,161 @@ HOUR = 3600.0
 DAY = 86400.0
 
 PRODUCTS = [("Helpdesk Server", "9.4.2"), ("Asset Tracker", "5.1.0"), ("Mail Connector", "3.2.1")]
-OLD_VERSIONS = {"Helpdesk Server": ["9.4.2", "9.4.1", "9.3.0", "8.7.5"],
-                "Asset Tracker": ["5.1.0", "5.0.3", "4.2.0"],
-                "Mail Connector": ["3.2.1", "3.1.0", "2.9.4"]}
+OLD_VERSIONS = {
+    "Helpdesk Server": ["9.4.2", "9.4.1", "9.3.0", "8.7.5"],
+    "Asset Tracker": ["5.1.0", "5.0.3", "4.2.0"],
+    "Mail Connector": ["3.2.1", "3.1.0", "2.9.4"],
+}
 
-FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Farah", "Gustavo", "Hana", "Ivan", "Jun",
-         "Kofi", "Lena", "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq",
-         "Uma", "Viktor", "Wen", "Ximena", "Yusuf", "Zoe"]
-LAST = ["Almeida", "Brandt", "Chen", "Dubois", "Eriksen", "Fischer", "García", "Haddad", "Ito",
-        "Jensen", "Kowalski", "Larsen", "Moreau", "Nakamura", "Okafor", "Petrov", "Quispe",
-        "Rossi", "Schmidt", "Tanaka", "Ueda", "Varga", "Weber", "Yilmaz", "Zhou"]
-ORGS = ["Northwind Traders", "Contoso Health", "Fabrikam Logistics", "Tailspin Toys",
-        "Wide World Importers", "Adventure Works", "Litware Labs", "Proseware", "Woodgrove Bank",
-        "Margie's Travel", "Coho Winery", "Lucerne Publishing", "Trey Research", "Fourth Coffee",
-        "Blue Yonder Airlines", "City Power & Light", "Humongous Insurance", "Alpine Ski House"]
-ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
-         "America/Los_Angeles", "Europe/London", "Europe/Berlin", "Asia/Tokyo",
-         "Australia/Sydney", "America/Sao_Paulo"]
+FIRST = [
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Emeka",
+    "Farah",
+    "Gustavo",
+    "Hana",
+    "Ivan",
+    "Jun",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+]
+LAST = [
+    "Almeida",
+    "Brandt",
+    "Chen",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "García",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quispe",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Ueda",
+    "Varga",
+    "Weber",
+    "Yilmaz",
+    "Zhou",
+]
+ORGS = [
+    "Northwind Traders",
+    "Contoso Health",
+    "Fabrikam Logistics",
+    "Tailspin Toys",
+    "Wide World Importers",
+    "Adventure Works",
+    "Litware Labs",
+    "Proseware",
+    "Woodgrove Bank",
+    "Margie's Travel",
+    "Coho Winery",
+    "Lucerne Publishing",
+    "Trey Research",
+    "Fourth Coffee",
+    "Blue Yonder Airlines",
+    "City Power & Light",
+    "Humongous Insurance",
+    "Alpine Ski House",
+]
+ZONES = [
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "Europe/London",
+    "Europe/Berlin",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "America/Sao_Paulo",
+]
 
 ISSUES = [
-    ("Service won't start after upgrade to {v}", "After upgrading, the service stops right away. The event log shows error 1067."),
-    ("Login page returns 500 since this morning", "Every user gets an Internal Server Error on the login page. Nothing changed on our side."),
-    ("Email notifications stopped", "Since the weekend no notification emails go out. The queue shows 412 pending."),
-    ("Slow search on large projects", "Searching in projects with more than 20k items takes over a minute."),
-    ("LDAP sync fails with timeout", "The nightly LDAP sync fails with 'operation timed out' after about 10 minutes."),
-    ("Report export produces empty PDF", "Exporting the monthly report gives a 1 KB PDF with no pages."),
-    ("How do I move the database to a new server?", "We are retiring our old SQL server. What is the supported way to migrate?"),
-    ("License key rejected after hardware change", "We replaced the server's NIC and now the license key is reported as invalid."),
-    ("Attachments over 10 MB fail to upload", "Users get 'upload failed' for anything above 10 MB. Is there a setting?"),
-    ("SSL certificate renewal broke the web UI", "After installing the renewed certificate browsers show ERR_SSL_PROTOCOL_ERROR."),
-    ("Scheduled tasks run twice", "Every scheduled task now runs twice, a minute apart. Started after the DST change."),
-    ("API returns 401 with a valid token", "Our integration started getting 401 Unauthorized with tokens that work in the UI."),
-    ("Mobile app can't connect", "The mobile app says 'server unreachable' but the website works from the same phone."),
-    ("Backup job fails: disk full", "The backup job fails with 'not enough space' although 200 GB are free."),
-    ("Custom fields lost after import", "We imported 3,000 assets from CSV and all custom field values are empty."),
+    (
+        "Service won't start after upgrade to {v}",
+        "After upgrading, the service stops right away. The event log shows error 1067.",
+    ),
+    (
+        "Login page returns 500 since this morning",
+        "Every user gets an Internal Server Error on the login page. Nothing changed on our side.",
+    ),
+    (
+        "Email notifications stopped",
+        "Since the weekend no notification emails go out. The queue shows 412 pending.",
+    ),
+    (
+        "Slow search on large projects",
+        "Searching in projects with more than 20k items takes over a minute.",
+    ),
+    (
+        "LDAP sync fails with timeout",
+        "The nightly LDAP sync fails with 'operation timed out' after about 10 minutes.",
+    ),
+    (
+        "Report export produces empty PDF",
+        "Exporting the monthly report gives a 1 KB PDF with no pages.",
+    ),
+    (
+        "How do I move the database to a new server?",
+        "We are retiring our old SQL server. What is the supported way to migrate?",
+    ),
+    (
+        "License key rejected after hardware change",
+        "We replaced the server's NIC and now the license key is reported as invalid.",
+    ),
+    (
+        "Attachments over 10 MB fail to upload",
+        "Users get 'upload failed' for anything above 10 MB. Is there a setting?",
+    ),
+    (
+        "SSL certificate renewal broke the web UI",
+        "After installing the renewed certificate browsers show ERR_SSL_PROTOCOL_ERROR.",
+    ),
+    (
+        "Scheduled tasks run twice",
+        "Every scheduled task now runs twice, a minute apart. Started after the DST change.",
+    ),
+    (
+        "API returns 401 with a valid token",
+        "Our integration started getting 401 Unauthorized with tokens that work in the UI.",
+    ),
+    (
+        "Mobile app can't connect",
+        "The mobile app says 'server unreachable' but the website works from the same phone.",
+    ),
+    (
+        "Backup job fails: disk full",
+        "The backup job fails with 'not enough space' although 200 GB are free.",
+    ),
+    (
+        "Custom fields lost after import",
+        "We imported 3,000 assets from CSV and all custom field values are empty.",
+    ),
 ]
 PHONE_LINES = [
     "\n\nCould you call me at +1 602 555 0143? It's urgent.",
@@ -82,9 +203,18 @@ PHONE_LINES = [
     "\n\nCan we get on a call today? My number is (480) 555-0199.",
 ]
 EMERGENCY_ISSUES = [
-    ("EMERGENCY: production server down", "Our production instance is down for 800 users. Purchased Emergency 24x7."),
-    ("EMERGENCY: database corruption after power loss", "After a power cut the database won't mount. Business is stopped."),
-    ("EMERGENCY: all agents locked out", "Nobody can log in after an AD change. Emergency ticket purchased."),
+    (
+        "EMERGENCY: production server down",
+        "Our production instance is down for 800 users. Purchased Emergency 24x7.",
+    ),
+    (
+        "EMERGENCY: database corruption after power loss",
+        "After a power cut the database won't mount. Business is stopped.",
+    ),
+    (
+        "EMERGENCY: all agents locked out",
+        "Nobody can log in after an AD change. Emergency ticket purchased.",
+    ),
 ]
 
 
@@ -117,8 +247,13 @@ def _customers(session: Session, rng: random.Random, count: int, now: float) -> 
         if email in used:
             email = email.replace("@", f"{i}@")
         used.add(email)
-        customer = Customer(name=f"{first} {last}", email=email, organization=org,
-                            timezone=rng.choice(ZONES), created_at=now - 400 * DAY)
+        customer = Customer(
+            name=f"{first} {last}",
+            email=email,
+            organization=org,
+            timezone=rng.choice(ZONES),
+            created_at=now - 400 * DAY,
+        )
         session.add(customer)
         customers.append(customer)
     session.flush()
@@ -139,25 +274,49 @@ def build_world(session: Session, rng: random.Random, now: float, customers: int
     people = _customers(session, rng, customers, now)
     today = _date(now)
     world = DemoWorld([c.id for c in people if c.id is not None], [], [])
-    states = ["active", "active", "expiring", "lapsed", "reinstated", "renewed", "legacy",
-              "hosted", "partner", "ended_partner", "none"]
+    states = [
+        "active",
+        "active",
+        "expiring",
+        "lapsed",
+        "reinstated",
+        "renewed",
+        "legacy",
+        "hosted",
+        "partner",
+        "ended_partner",
+        "none",
+    ]
     for i, customer in enumerate(people):
         assert customer.id is not None
         state = states[i % len(states)]
         if state in ("hosted", "partner", "ended_partner", "none"):
             if state == "hosted":
-                session.add(HostedSubscription(customer_id=customer.id,
-                                               starts_on=str(today - dt.timedelta(days=300))))
+                session.add(
+                    HostedSubscription(
+                        customer_id=customer.id, starts_on=str(today - dt.timedelta(days=300))
+                    )
+                )
                 world.entitled.append((customer.id, Entitlement.HOSTED, None))
             elif state == "partner":
-                session.add(Partnership(customer_id=customer.id, tier="Gold",
-                                        starts_on=str(today - dt.timedelta(days=900))))
+                session.add(
+                    Partnership(
+                        customer_id=customer.id,
+                        tier="Gold",
+                        starts_on=str(today - dt.timedelta(days=900)),
+                    )
+                )
                 world.entitled.append((customer.id, Entitlement.PARTNER, None))
             else:
                 if state == "ended_partner":
-                    session.add(Partnership(customer_id=customer.id, tier="Silver",
-                                            starts_on=str(today - dt.timedelta(days=900)),
-                                            ends_on=str(today - dt.timedelta(days=30))))
+                    session.add(
+                        Partnership(
+                            customer_id=customer.id,
+                            tier="Silver",
+                            starts_on=str(today - dt.timedelta(days=900)),
+                            ends_on=str(today - dt.timedelta(days=30)),
+                        )
+                    )
                 world.unentitled.append(customer.id)
             continue
         product = products[i % len(products)]
@@ -166,7 +325,8 @@ def build_world(session: Session, rng: random.Random, now: float, customers: int
         version = versions[-1] if state == "legacy" else rng.choice(versions[:2])
         purchased = today - dt.timedelta(days=rng.randint(100, 330))
         terms: list[tuple[str, dt.date, dt.date]] = [
-            ("purchase", purchased, _add_years(purchased, 1) - dt.timedelta(days=1))]
+            ("purchase", purchased, _add_years(purchased, 1) - dt.timedelta(days=1))
+        ]
         if state == "expiring":
             purchased = today - dt.timedelta(days=360)
             terms = [("purchase", purchased, _add_years(purchased, 1) - dt.timedelta(days=1))]
@@ -177,23 +337,33 @@ def build_world(session: Session, rng: random.Random, now: float, customers: int
             purchased = today - dt.timedelta(days=800)
             first_end = _add_years(purchased, 1) - dt.timedelta(days=1)
             back = today - dt.timedelta(days=60)
-            terms = [("purchase", purchased, first_end),
-                     ("reinstatement", back, _add_years(back, 1) - dt.timedelta(days=1))]
+            terms = [
+                ("purchase", purchased, first_end),
+                ("reinstatement", back, _add_years(back, 1) - dt.timedelta(days=1)),
+            ]
         elif state == "renewed":
             purchased = today - dt.timedelta(days=700)
             first_end = _add_years(purchased, 1) - dt.timedelta(days=1)
-            terms = [("purchase", purchased, first_end),
-                     ("renewal", first_end + dt.timedelta(days=1), _add_years(first_end, 1))]
+            terms = [
+                ("purchase", purchased, first_end),
+                ("renewal", first_end + dt.timedelta(days=1), _add_years(first_end, 1)),
+            ]
         key = "-".join(f"{rng.randrange(16**4):04X}" for _ in range(4))
-        license_row = License(key=f"HD-{key}", customer_id=customer.id, product_id=product.id,
-                              version_in_use=version, purchased_on=str(purchased),
-                              ms_expires_on=str(max(t[2] for t in terms)))
+        license_row = License(
+            key=f"HD-{key}",
+            customer_id=customer.id,
+            product_id=product.id,
+            version_in_use=version,
+            purchased_on=str(purchased),
+            ms_expires_on=str(max(t[2] for t in terms)),
+        )
         session.add(license_row)
         session.flush()
         assert license_row.id is not None
         for kind, start, end in terms:
-            session.add(MsTerm(license_id=license_row.id, kind=kind, starts_on=str(start),
-                               ends_on=str(end)))
+            session.add(
+                MsTerm(license_id=license_row.id, kind=kind, starts_on=str(start), ends_on=str(end))
+            )
         if max(t[2] for t in terms) >= today:
             world.entitled.append((customer.id, Entitlement.LICENSE, license_row.id))
         else:
@@ -202,8 +372,11 @@ def build_world(session: Session, rng: random.Random, now: float, customers: int
     return world
 
 
-TECHNICIANS = [Actor("alex@shiftdesk.example", "Alex Rivera"), Actor("sam@shiftdesk.example", "Sam Okoye"),
-               Actor("kim@shiftdesk.example", "Kim Lindqvist")]
+TECHNICIANS = [
+    Actor("alex@shiftdesk.example", "Alex Rivera"),
+    Actor("sam@shiftdesk.example", "Sam Okoye"),
+    Actor("kim@shiftdesk.example", "Kim Lindqvist"),
+]
 
 
 def _ticket_text(rng: random.Random, session: Session, license_id: int | None) -> tuple[str, str]:
@@ -224,15 +397,37 @@ def populate(store: Store, *, seed: int = 7, now: float, me: Actor | None = None
         techs = [technician_for(session, t) for t in [*TECHNICIANS, *([me] if me else [])]]
         my_tech = techs[-1]
         # (hours ago received, stage)
-        plan = [(0.1, "new"), (0.4, "new_phone"), (0.9, "new"), (1.6, "mine"), (2.5, "new"),
-                (3.2, "new"), (3.7, "critical"), (5.0, "breached"), (7.0, "new"), (20, "breached"),
-                (26, "answered"), (30, "rsaa"), (50, "new_phone_granted"), (52, "rsaa_revoked"),
-                (70, "closed"), (75, "followup"), (0.25, "emergency"), (0.75, "emergency_mine"),
-                (1.5, "emergency_breached"), (1.2, "not_entitled"), (6, "not_entitled")]
+        plan = [
+            (0.1, "new"),
+            (0.4, "new_phone"),
+            (0.9, "new"),
+            (1.6, "mine"),
+            (2.5, "new"),
+            (3.2, "new"),
+            (3.7, "critical"),
+            (5.0, "breached"),
+            (7.0, "new"),
+            (20, "breached"),
+            (26, "answered"),
+            (30, "rsaa"),
+            (50, "new_phone_granted"),
+            (52, "rsaa_revoked"),
+            (70, "closed"),
+            (75, "followup"),
+            (0.25, "emergency"),
+            (0.75, "emergency_mine"),
+            (1.5, "emergency_breached"),
+            (1.2, "not_entitled"),
+            (6, "not_entitled"),
+        ]
         for hours, stage in sorted(plan, key=lambda p: -p[0]):
             received = now - hours * HOUR
             if stage == "not_entitled" and world.unentitled:
-                customer_id, basis, license_id = rng.choice(world.unentitled), Entitlement.NONE, None
+                customer_id, basis, license_id = (
+                    rng.choice(world.unentitled),
+                    Entitlement.NONE,
+                    None,
+                )
             else:
                 customer_id, basis, license_id = rng.choice(world.entitled)
             customer = session.get(Customer, customer_id)
@@ -248,12 +443,22 @@ def populate(store: Store, *, seed: int = 7, now: float, me: Actor | None = None
             if phone:
                 body += rng.choice(PHONE_LINES)
             ticket = insert_ticket(
-                session, subject=subject, requester_email=customer.email, received_at=received,
-                body=body, kind=kind, customer_id=customer_id, license_id=license_id,
+                session,
+                subject=subject,
+                requester_email=customer.email,
+                received_at=received,
+                body=body,
+                kind=kind,
+                customer_id=customer_id,
+                license_id=license_id,
                 entitlement=basis,
-                entitlement_note=("Maintenance and Support lapsed" if basis == Entitlement.NONE
-                                  else "Emergency 24x7, non-refundable" if kind == TicketKind.EMERGENCY
-                                  else None),
+                entitlement_note=(
+                    "Maintenance and Support lapsed"
+                    if basis == Entitlement.NONE
+                    else "Emergency 24x7, non-refundable"
+                    if kind == TicketKind.EMERGENCY
+                    else None
+                ),
                 phone_requested=phone,
                 rfc_message_id=f"<demo-{seed}-{int(received)}@{customer.email.split('@')[1]}>",
             )
@@ -266,11 +471,18 @@ def populate(store: Store, *, seed: int = 7, now: float, me: Actor | None = None
                 ticket.assignee_id = tech.id
             if stage in ("answered", "closed", "followup", "rsaa", "rsaa_revoked"):
                 answered_at = received + 1.5 * HOUR
-                session.add(Message(ticket_number=number, direction=MessageDirection.OUT,
-                                    author=tech.email, technician_id=tech.id, created_at=answered_at,
-                                    subject=f"Re: [#{number}] {subject}",
-                                    body="Thanks for the details. Could you send the server log "
-                                         "from the time of the error?"))
+                session.add(
+                    Message(
+                        ticket_number=number,
+                        direction=MessageDirection.OUT,
+                        author=tech.email,
+                        technician_id=tech.id,
+                        created_at=answered_at,
+                        subject=f"Re: [#{number}] {subject}",
+                        body="Thanks for the details. Could you send the server log "
+                        "from the time of the error?",
+                    )
+                )
                 ticket.first_response_at = answered_at
                 ticket.first_response_met = True
                 ticket.status = TicketStatus.ANSWERED
@@ -278,10 +490,16 @@ def populate(store: Store, *, seed: int = 7, now: float, me: Actor | None = None
                 audit(session, number, Actor(tech.email), "reply", answered_at, first=True)
             if stage == "followup":
                 again = now - 0.5 * HOUR
-                session.add(Message(ticket_number=number, direction=MessageDirection.IN,
-                                    author=customer.email, created_at=again,
-                                    subject=f"Re: [#{number}] {subject}",
-                                    body="Log attached. The error repeats every few minutes."))
+                session.add(
+                    Message(
+                        ticket_number=number,
+                        direction=MessageDirection.IN,
+                        author=customer.email,
+                        created_at=again,
+                        subject=f"Re: [#{number}] {subject}",
+                        body="Log attached. The error repeats every few minutes.",
+                    )
+                )
                 ticket.status = TicketStatus.OPEN
                 ticket.waiting_since = again
             if stage == "closed":
@@ -290,27 +508,48 @@ def populate(store: Store, *, seed: int = 7, now: float, me: Actor | None = None
                 audit(session, number, Actor(tech.email), "close", ticket.closed_at)
             if stage == "new_phone_granted":
                 ticket.phone_escalated = True
-                session.add(PhoneDecision(ticket_number=number, decision="granted",
-                                          technician_id=tech.id, phone_number="+1 602 555 0143",
-                                          scheduled_at=now + 2 * HOUR,
-                                          customer_timezone=customer.timezone,
-                                          note="Walk through the upgrade log together",
-                                          created_at=received + HOUR))
+                session.add(
+                    PhoneDecision(
+                        ticket_number=number,
+                        decision="granted",
+                        technician_id=tech.id,
+                        phone_number="+1 602 555 0143",
+                        scheduled_at=now + 2 * HOUR,
+                        customer_timezone=customer.timezone,
+                        note="Walk through the upgrade log together",
+                        created_at=received + HOUR,
+                    )
+                )
                 audit(session, number, Actor(tech.email), "phone_grant", received + HOUR)
             if stage in ("rsaa", "rsaa_revoked"):
                 granted = received + 3 * HOUR
-                session.add(Rsaa(ticket_number=number, accepted_by_name=customer.name,
-                                 accepted_by_email=customer.email, accepted_at=granted,
-                                 server=f"app01.{customer.email.split('@')[1]}", method="rdp",
-                                 source_ip="203.0.113.10", temp_account="shiftdesk-support",
-                                 recorded_by_id=tech.id, recorded_at=granted,
-                                 revoked_at=granted + 5 * HOUR if stage == "rsaa_revoked" else None,
-                                 revoked_by_id=tech.id if stage == "rsaa_revoked" else None,
-                                 revoke_reason="work_finished" if stage == "rsaa_revoked" else None))
+                session.add(
+                    Rsaa(
+                        ticket_number=number,
+                        accepted_by_name=customer.name,
+                        accepted_by_email=customer.email,
+                        accepted_at=granted,
+                        server=f"app01.{customer.email.split('@')[1]}",
+                        method="rdp",
+                        source_ip="203.0.113.10",
+                        temp_account="shiftdesk-support",
+                        recorded_by_id=tech.id,
+                        recorded_at=granted,
+                        revoked_at=granted + 5 * HOUR if stage == "rsaa_revoked" else None,
+                        revoked_by_id=tech.id if stage == "rsaa_revoked" else None,
+                        revoke_reason="work_finished" if stage == "rsaa_revoked" else None,
+                    )
+                )
                 audit(session, number, Actor(tech.email), "rsaa_record", granted)
                 if stage == "rsaa_revoked":
-                    audit(session, number, Actor(tech.email), "rsaa_revoke", granted + 5 * HOUR,
-                          reason="work_finished")
+                    audit(
+                        session,
+                        number,
+                        Actor(tech.email),
+                        "rsaa_revoke",
+                        granted + 5 * HOUR,
+                        reason="work_finished",
+                    )
             mark_changed(session, number, now)
 
 
@@ -338,7 +577,11 @@ class ArrivalStream:
             if phone:
                 body += rng.choice(PHONE_LINES)
             ticket = insert_ticket(
-                session, subject=subject, requester_email=email, received_at=now, body=body,
+                session,
+                subject=subject,
+                requester_email=email,
+                received_at=now,
+                body=body,
                 kind=TicketKind.EMERGENCY if emergency else TicketKind.STANDARD,
                 customer_id=customer_id,
                 entitlement=Entitlement.PURCHASE if emergency else Entitlement.LICENSE,
@@ -366,7 +609,9 @@ def seed_bulk(store: Store, tickets: int, *, now: float, seed: int = 3, batch: i
     while made < tickets:
         size = min(batch, tickets - made)
         with store.transaction() as session:
-            start = session.execute(select(Ticket.number).order_by(Ticket.number.desc()).limit(1)).scalar()  # type: ignore[union-attr]
+            start = session.execute(
+                select(Ticket.number).order_by(Ticket.number.desc()).limit(1)
+            ).scalar()  # type: ignore[union-attr]
             first = (start or 0) + 1
             rows, messages, audits, changes, rsaas = [], [], [], [], []
             for i in range(size):
@@ -377,32 +622,69 @@ def seed_bulk(store: Store, tickets: int, *, now: float, seed: int = 3, batch: i
                 subject, body = ISSUES[rng.randrange(len(ISSUES))]
                 subject = subject.format(v="9.4.2")
                 phone = rng.random() < 0.1
-                rows.append({
-                    "number": number, "kind": "emergency" if emergency else "standard",
-                    "status": "open", "subject": subject, "customer_id": customer_id,
-                    "requester_email": email, "license_id": None,
-                    "entitlement": "purchase" if emergency else "license",
-                    "received_at": received, "waiting_since": received,
-                    "assignee_id": techs[rng.randrange(len(techs))] if rng.random() < 0.3 else None,
-                    "phone_requested": phone, "phone_escalated": False, "refund_requested": False,
-                    "updated_at": received, "version": 1,
-                })
-                messages.append({"ticket_number": number, "direction": "in", "author": email,
-                                 "created_at": received, "subject": subject, "body": body})
-                audits.append({"ticket_number": number, "actor": "system", "action": "create",
-                               "process": "shiftdesk seed", "created_at": received})
+                rows.append(
+                    {
+                        "number": number,
+                        "kind": "emergency" if emergency else "standard",
+                        "status": "open",
+                        "subject": subject,
+                        "customer_id": customer_id,
+                        "requester_email": email,
+                        "license_id": None,
+                        "entitlement": "purchase" if emergency else "license",
+                        "received_at": received,
+                        "waiting_since": received,
+                        "assignee_id": techs[rng.randrange(len(techs))]
+                        if rng.random() < 0.3
+                        else None,
+                        "phone_requested": phone,
+                        "phone_escalated": False,
+                        "refund_requested": False,
+                        "updated_at": received,
+                        "version": 1,
+                    }
+                )
+                messages.append(
+                    {
+                        "ticket_number": number,
+                        "direction": "in",
+                        "author": email,
+                        "created_at": received,
+                        "subject": subject,
+                        "body": body,
+                    }
+                )
+                audits.append(
+                    {
+                        "ticket_number": number,
+                        "actor": "system",
+                        "action": "create",
+                        "process": "shiftdesk seed",
+                        "created_at": received,
+                    }
+                )
                 changes.append({"ticket_number": number, "changed_at": now})
                 if rng.random() < 0.01:
                     revoked = rng.random() < 0.5
-                    rsaas.append({"ticket_number": number, "accepted_by_name": "Customer",
-                                  "accepted_by_email": email, "accepted_at": received + 60,
-                                  "server": f"srv{number}.customer.example", "method": "rdp",
-                                  "tool_name": None, "source_ip": "203.0.113.10",
-                                  "temp_account": None, "notes": None,
-                                  "recorded_by_id": admin, "recorded_at": received + 60,
-                                  "revoked_at": received + 3600 if revoked else None,
-                                  "revoked_by_id": admin if revoked else None,
-                                  "revoke_reason": "work_finished" if revoked else None})
+                    rsaas.append(
+                        {
+                            "ticket_number": number,
+                            "accepted_by_name": "Customer",
+                            "accepted_by_email": email,
+                            "accepted_at": received + 60,
+                            "server": f"srv{number}.customer.example",
+                            "method": "rdp",
+                            "tool_name": None,
+                            "source_ip": "203.0.113.10",
+                            "temp_account": None,
+                            "notes": None,
+                            "recorded_by_id": admin,
+                            "recorded_at": received + 60,
+                            "revoked_at": received + 3600 if revoked else None,
+                            "revoked_by_id": admin if revoked else None,
+                            "revoke_reason": "work_finished" if revoked else None,
+                        }
+                    )
             session.execute(insert(Ticket), rows)
             session.execute(insert(Message), messages)
             session.execute(insert(AuditEvent), audits)

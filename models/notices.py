@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlmodel import col, select
 
-from models.actions import TicketDetail
 from models.db import Store
+from models.detail import TicketDetail
 from models.entitlement import Notice, notices
 from models.tables import HostedSubscription, License, MsTerm, Partnership, Product
 

@@ -51,11 +51,19 @@ class _Lookups:
         customers, technicians, rsaa = self.customers, self.technicians, self.rsaa
         return [
             QueueRow(
-                r[0], r[1], r[2], r[3], r[4], r[5],
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
                 customers.get(r[6]) or r[7] if r[6] is not None else r[7],
-                r[8], bool(r[9]), r[0] in rsaa,
+                r[8],
+                bool(r[9]),
+                r[0] in rsaa,
                 technicians.get(r[10]) if r[10] is not None else None,
-                r[11], r[12],
+                r[11],
+                r[12],
             )
             for r in raw
         ]

@@ -47,8 +47,10 @@ def new_pg_url(template: str) -> str:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     admin.dispose()
-    return make_url(normalize_url(PG_URL or "")).set(database=name).render_as_string(
-        hide_password=False
+    return (
+        make_url(normalize_url(PG_URL or ""))
+        .set(database=name)
+        .render_as_string(hide_password=False)
     )
 
 

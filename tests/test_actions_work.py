@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from models import actions
+from models import actions, calls, work
 from models.actions import ActionError, Actor, Conflict, NotFound
 from models.config import Config, SmtpConfig
 from models.db import Store
+from models.detail import ticket_detail
 from models.tables import (
     AuditEvent,
     Customer,
@@ -87,8 +88,8 @@ def _actions(store: Store, number: int) -> list[str]:
 
 def test_reply_commits_message_outbox_first_response_and_audit(store: Store) -> None:
     number = _ticket(store)
-    actions.save_draft(store, number, ALICE, "draft text", at=TUESDAY_9 + 60)
-    result = actions.reply(
+    work.save_draft(store, number, ALICE, "draft text", at=TUESDAY_9 + 60)
+    result = work.reply(
         store,
         number,
         ALICE,
@@ -113,14 +114,14 @@ def test_reply_commits_message_outbox_first_response_and_audit(store: Store) -> 
     assert entry.in_reply_to == "<first@customer.example>"
     assert entry.references == "<first@customer.example>"
     assert entry.status == "queued" and entry.message_id == message.id
-    assert actions.load_draft(store, number, ALICE) is None
+    assert work.load_draft(store, number, ALICE) is None
     assert _actions(store, number) == ["create", "reply"]
 
 
 def test_second_reply_is_not_a_first_response(store: Store) -> None:
     number = _ticket(store)
-    actions.reply(store, number, ALICE, "one", at=TUESDAY_9 + 60, config=CONFIG)
-    second = actions.reply(store, number, BOB, "two", at=TUESDAY_9 + 120, config=CONFIG)
+    work.reply(store, number, ALICE, "one", at=TUESDAY_9 + 60, config=CONFIG)
+    second = work.reply(store, number, BOB, "two", at=TUESDAY_9 + 120, config=CONFIG)
     assert not second.first_response
     assert _ticket_row(store, number).first_response_at == TUESDAY_9 + 60
 
@@ -128,7 +129,7 @@ def test_second_reply_is_not_a_first_response(store: Store) -> None:
 def test_late_first_response_is_recorded_as_missed(store: Store) -> None:
     number = _ticket(store)
     # 4 business hours from Tuesday 09:00 is 13:00; the next day is well past it
-    result = actions.reply(store, number, ALICE, "sorry", at=TUESDAY_9 + 26 * HOUR, config=CONFIG)
+    result = work.reply(store, number, ALICE, "sorry", at=TUESDAY_9 + 26 * HOUR, config=CONFIG)
     assert result.first_response and result.first_response_met is False
 
 
@@ -136,23 +137,23 @@ def test_emergency_first_response_runs_on_the_wall_clock(store: Store) -> None:
     friday_night = dt.datetime(2026, 3, 13, 22, 0, tzinfo=PHOENIX).timestamp()
     met = _ticket(store, kind=TicketKind.EMERGENCY, at=friday_night)
     missed = _ticket(store, kind=TicketKind.EMERGENCY, at=friday_night, rfc="<two@c.example>")
-    assert actions.reply(store, met, ALICE, "on it", at=friday_night + 50 * 60).first_response_met
-    late = actions.reply(store, missed, ALICE, "on it", at=friday_night + 70 * 60)
+    assert work.reply(store, met, ALICE, "on it", at=friday_night + 50 * 60).first_response_met
+    late = work.reply(store, missed, ALICE, "on it", at=friday_night + 70 * 60)
     assert late.first_response_met is False
 
 
 def test_reply_subject_has_one_re_and_one_tag() -> None:
-    assert actions.reply_subject("Crash", 7) == "Re: [#7] Crash"
-    assert actions.reply_subject("Re: RE: Crash", 7) == "Re: [#7] Crash"
-    assert actions.reply_subject("Re: [#7] Crash", 7) == "Re: [#7] Crash"
-    assert actions.reply_subject("AW: Re: [#7] Crash", 7) == "Re: [#7] Crash"
-    assert actions.reply_subject("", 7) == "Re: [#7]"
-    assert actions.reply_subject("Crash in [#7] module", 7) == "Re: [#7] Crash in module"
+    assert work.reply_subject("Crash", 7) == "Re: [#7] Crash"
+    assert work.reply_subject("Re: RE: Crash", 7) == "Re: [#7] Crash"
+    assert work.reply_subject("Re: [#7] Crash", 7) == "Re: [#7] Crash"
+    assert work.reply_subject("AW: Re: [#7] Crash", 7) == "Re: [#7] Crash"
+    assert work.reply_subject("", 7) == "Re: [#7]"
+    assert work.reply_subject("Crash in [#7] module", 7) == "Re: [#7] Crash in module"
 
 
 def test_reply_threads_to_the_customers_latest_message(store: Store) -> None:
     number = _ticket(store)
-    actions.reply(store, number, ALICE, "first", at=TUESDAY_9 + 60, config=CONFIG)
+    work.reply(store, number, ALICE, "first", at=TUESDAY_9 + 60, config=CONFIG)
     with store.transaction() as s:
         ticket = actions.lock_ticket(s, number, None, TUESDAY_9 + 120)
         message = Message(
@@ -167,11 +168,11 @@ def test_reply_threads_to_the_customers_latest_message(store: Store) -> None:
         )
         s.add(message)
         s.flush()
-        actions.customer_wrote(s, ticket, message, TUESDAY_9 + 120)
+        work.customer_wrote(s, ticket, message, TUESDAY_9 + 120)
     ticket = _ticket_row(store, number)
     assert ticket.status == TicketStatus.OPEN and ticket.waiting_since == TUESDAY_9 + 120
     assert ticket.phone_requested
-    result = actions.reply(store, number, ALICE, "second", at=TUESDAY_9 + 180, config=CONFIG)
+    result = work.reply(store, number, ALICE, "second", at=TUESDAY_9 + 180, config=CONFIG)
     with store.session() as s:
         entry = s.get(OutboxEntry, result.outbox_id)
     assert entry is not None
@@ -186,15 +187,15 @@ def test_reply_threads_to_the_customers_latest_message(store: Store) -> None:
 def test_reply_is_refused_on_closed_empty_or_stale_and_writes_nothing(store: Store) -> None:
     number = _ticket(store)
     with pytest.raises(ActionError, match="empty"):
-        actions.reply(store, number, ALICE, "   ")
+        work.reply(store, number, ALICE, "   ")
     with pytest.raises(NotFound, match="no ticket #999"):
-        actions.reply(store, 999, ALICE, "hello")
+        work.reply(store, 999, ALICE, "hello")
     actions.take(store, number, BOB, expected_version=1)
     with pytest.raises(Conflict, match=r"bob@example\.com took it"):
-        actions.reply(store, number, ALICE, "hello", expected_version=1)
+        work.reply(store, number, ALICE, "hello", expected_version=1)
     actions.close(store, number, BOB)
     with pytest.raises(ActionError, match="closed"):
-        actions.reply(store, number, ALICE, "hello")
+        work.reply(store, number, ALICE, "hello")
     assert _count(store, OutboxEntry) == 0
     assert _count(store, Message, direction="out") == 0
     assert _ticket_row(store, number).first_response_at is None
@@ -202,9 +203,9 @@ def test_reply_is_refused_on_closed_empty_or_stale_and_writes_nothing(store: Sto
 
 def test_two_replies_at_the_same_version_only_one_wins(store: Store) -> None:
     number = _ticket(store)
-    actions.reply(store, number, ALICE, "mine", expected_version=1, config=CONFIG)
+    work.reply(store, number, ALICE, "mine", expected_version=1, config=CONFIG)
     with pytest.raises(Conflict, match=r"alice@example\.com replied to it"):
-        actions.reply(store, number, BOB, "mine too", expected_version=1, config=CONFIG)
+        work.reply(store, number, BOB, "mine too", expected_version=1, config=CONFIG)
     assert _count(store, OutboxEntry) == 1
 
 
@@ -213,44 +214,44 @@ def test_two_replies_at_the_same_version_only_one_wins(store: Store) -> None:
 
 def test_note_is_internal(store: Store) -> None:
     number = _ticket(store)
-    actions.save_draft(store, number, ALICE, "a note in progress")
-    ticket = actions.note(store, number, ALICE, "Customer is on v3.", clear_draft=True)
+    work.save_draft(store, number, ALICE, "a note in progress")
+    ticket = work.note(store, number, ALICE, "Customer is on v3.", clear_draft=True)
     assert ticket.status == TicketStatus.OPEN and ticket.first_response_at is None
     assert ticket.version == 2
     assert _count(store, OutboxEntry) == 0
     assert _count(store, Message, direction="note") == 1
-    assert actions.load_draft(store, number, ALICE) is None
+    assert work.load_draft(store, number, ALICE) is None
     with pytest.raises(ActionError, match="empty"):
-        actions.note(store, number, ALICE, "")
+        work.note(store, number, ALICE, "")
 
 
 def test_drafts_are_per_technician_and_not_a_version_bump(store: Store) -> None:
     number = _ticket(store)
-    actions.save_draft(store, number, ALICE, "Hello Jo,")
-    actions.save_draft(store, number, ALICE, "Hello Jo, try")
-    actions.save_draft(store, number, BOB, "Bob's words")
-    assert actions.load_draft(store, number, ALICE) == "Hello Jo, try"
-    assert actions.load_draft(store, number, Actor("ALICE@example.com")) == "Hello Jo, try"
-    assert actions.load_draft(store, number, BOB) == "Bob's words"
+    work.save_draft(store, number, ALICE, "Hello Jo,")
+    work.save_draft(store, number, ALICE, "Hello Jo, try")
+    work.save_draft(store, number, BOB, "Bob's words")
+    assert work.load_draft(store, number, ALICE) == "Hello Jo, try"
+    assert work.load_draft(store, number, Actor("ALICE@example.com")) == "Hello Jo, try"
+    assert work.load_draft(store, number, BOB) == "Bob's words"
     assert _count(store, Draft) == 2
     assert _ticket_row(store, number).version == 1
-    actions.save_draft(store, number, ALICE, "  \n")
-    assert actions.load_draft(store, number, ALICE) is None
-    assert actions.load_draft(store, number, Actor("nobody@example.com")) is None
+    work.save_draft(store, number, ALICE, "  \n")
+    assert work.load_draft(store, number, ALICE) is None
+    assert work.load_draft(store, number, Actor("nobody@example.com")) is None
     with pytest.raises(NotFound):
-        actions.save_draft(store, 999, ALICE, "x")
-    actions.reply(store, number, ALICE, "sent", config=CONFIG)
-    assert actions.load_draft(store, number, BOB) == "Bob's words"  # only the author's goes
+        work.save_draft(store, 999, ALICE, "x")
+    work.reply(store, number, ALICE, "sent", config=CONFIG)
+    assert work.load_draft(store, number, BOB) == "Bob's words"  # only the author's goes
 
 
 def test_release_unassigns(store: Store) -> None:
     number = _ticket(store)
     with pytest.raises(ActionError, match="not assigned"):
-        actions.release(store, number, ALICE)
+        work.release(store, number, ALICE)
     actions.take(store, number, ALICE)
-    ticket = actions.release(store, number, BOB, expected_version=2)
+    ticket = work.release(store, number, BOB, expected_version=2)
     assert ticket.assignee_id is None
-    detail = actions.ticket_detail(store, number)
+    detail = ticket_detail(store, number)
     assert detail.audit[-1].action == "release"
     assert detail.audit[-1].detail == {"previous_assignee": "alice@example.com"}
 
@@ -261,7 +262,7 @@ def test_release_unassigns(store: Store) -> None:
 def test_grant_phone_records_decision_and_escalates(store: Store) -> None:
     number = _ticket(store)
     call_at = TUESDAY_9 + 2 * HOUR
-    result = actions.grant_phone(
+    result = calls.grant_phone(
         store,
         number,
         ALICE,
@@ -296,7 +297,7 @@ def test_grant_phone_validation(
 ) -> None:
     number = _ticket(store)
     with pytest.raises(ActionError, match=message):
-        actions.grant_phone(
+        calls.grant_phone(
             store,
             number,
             ALICE,
@@ -323,7 +324,7 @@ def test_grant_phone_uses_and_remembers_the_customer_zone(store: Store) -> None:
         received_at=TUESDAY_9,
         customer_id=customer_id,
     )
-    actions.grant_phone(
+    calls.grant_phone(
         store,
         number,
         ALICE,
@@ -332,7 +333,7 @@ def test_grant_phone_uses_and_remembers_the_customer_zone(store: Store) -> None:
         customer_timezone="America/Denver",
         at=TUESDAY_9,
     )
-    actions.grant_phone(
+    calls.grant_phone(
         store,
         number,
         ALICE,
@@ -353,7 +354,7 @@ def test_decline_phone_with_reply_is_one_transaction(store: Store) -> None:
         ticket = s.get(Ticket, number)
         assert ticket is not None
         ticket.phone_requested = True
-    result = actions.decline_phone(
+    result = calls.decline_phone(
         store,
         number,
         ALICE,
@@ -378,8 +379,8 @@ def test_decline_phone_with_reply_is_one_transaction(store: Store) -> None:
 def test_decline_phone_without_reply_and_validation(store: Store) -> None:
     number = _ticket(store)
     with pytest.raises(ActionError, match="say why"):
-        actions.decline_phone(store, number, ALICE, reason=" ", send_reply=False)
-    result = actions.decline_phone(store, number, ALICE, reason="not needed", send_reply=False)
+        calls.decline_phone(store, number, ALICE, reason=" ", send_reply=False)
+    result = calls.decline_phone(store, number, ALICE, reason="not needed", send_reply=False)
     assert result.reply is None
     assert _count(store, OutboxEntry) == 0
     assert _ticket_row(store, number).first_response_at is None
@@ -387,7 +388,7 @@ def test_decline_phone_without_reply_and_validation(store: Store) -> None:
 
 def test_logged_call_may_be_the_first_response(store: Store) -> None:
     number = _ticket(store)
-    result = actions.log_call(
+    result = calls.log_call(
         store,
         number,
         ALICE,
@@ -402,7 +403,7 @@ def test_logged_call_may_be_the_first_response(store: Store) -> None:
     ticket = _ticket_row(store, number)
     assert ticket.first_response_at == TUESDAY_9 + 1800 and ticket.first_response_met
     assert ticket.status == TicketStatus.ANSWERED
-    again = actions.log_call(
+    again = calls.log_call(
         store,
         number,
         BOB,
@@ -423,7 +424,7 @@ def test_logged_call_may_be_the_first_response(store: Store) -> None:
 
 def test_call_that_does_not_count_leaves_the_clock_running(store: Store) -> None:
     number = _ticket(store)
-    actions.log_call(
+    calls.log_call(
         store,
         number,
         ALICE,
@@ -451,7 +452,7 @@ def test_log_call_validation(
 ) -> None:
     number = _ticket(store)
     with pytest.raises(ActionError, match=message):
-        actions.log_call(
+        calls.log_call(
             store,
             number,
             ALICE,
@@ -469,29 +470,29 @@ def test_log_call_validation(
 
 def test_reclassify_emergency_to_standard(store: Store) -> None:
     number = _ticket(store, kind=TicketKind.EMERGENCY)
-    ticket = actions.reclassify(store, number, ALICE, "a cosmetic glitch", expected_version=1)
+    ticket = work.reclassify(store, number, ALICE, "a cosmetic glitch", expected_version=1)
     assert ticket.kind == TicketKind.STANDARD and ticket.refund_requested
-    detail = actions.ticket_detail(store, number)
+    detail = ticket_detail(store, number)
     event = detail.audit[-1]
     assert event.action == "reclassify" and event.detail is not None
     assert event.detail["reason"] == "a cosmetic glitch" and event.detail["refund_requested"]
     with pytest.raises(ActionError, match="not an emergency"):
-        actions.reclassify(store, number, ALICE, "again")
+        work.reclassify(store, number, ALICE, "again")
 
 
 def test_reclassify_rejudges_the_first_response_in_business_hours(store: Store) -> None:
     friday_night = dt.datetime(2026, 3, 13, 22, 0, tzinfo=PHOENIX).timestamp()
     number = _ticket(store, kind=TicketKind.EMERGENCY, at=friday_night)
-    actions.reply(store, number, ALICE, "late", at=friday_night + 2 * HOUR, config=CONFIG)
+    work.reply(store, number, ALICE, "late", at=friday_night + 2 * HOUR, config=CONFIG)
     assert _ticket_row(store, number).first_response_met is False
-    ticket = actions.reclassify(store, number, ALICE, "not urgent", config=CONFIG)
+    ticket = work.reclassify(store, number, ALICE, "not urgent", config=CONFIG)
     assert ticket.first_response_met is True  # business clock had not even started
 
 
 def test_reclassify_needs_a_reason(store: Store) -> None:
     number = _ticket(store, kind=TicketKind.EMERGENCY)
     with pytest.raises(ActionError, match="say why"):
-        actions.reclassify(store, number, ALICE, "")
+        work.reclassify(store, number, ALICE, "")
     assert _ticket_row(store, number).kind == TicketKind.EMERGENCY
 
 
@@ -501,8 +502,8 @@ def test_reclassify_needs_a_reason(store: Store) -> None:
 def test_ticket_detail_has_everything_and_serializes(store: Store) -> None:
     number = _ticket(store)
     actions.take(store, number, ALICE)
-    actions.note(store, number, ALICE, "internal")
-    actions.grant_phone(
+    work.note(store, number, ALICE, "internal")
+    calls.grant_phone(
         store,
         number,
         ALICE,
@@ -510,11 +511,11 @@ def test_ticket_detail_has_everything_and_serializes(store: Store) -> None:
         scheduled_at=None,
         customer_timezone="UTC",
     )
-    actions.log_call(
+    calls.log_call(
         store, number, ALICE, duration_seconds=30, notes="hi", counts_as_first_response=False
     )
-    actions.reply(store, number, ALICE, "answer", config=CONFIG)
-    detail = actions.ticket_detail(store, number)
+    work.reply(store, number, ALICE, "answer", config=CONFIG)
+    detail = ticket_detail(store, number)
     assert detail.assignee == "alice@example.com"
     assert [m.direction for m in detail.messages] == ["in", "note", "out"]
     assert detail.phone_decisions[0].technician == "alice@example.com"
@@ -536,4 +537,4 @@ def test_ticket_detail_has_everything_and_serializes(store: Store) -> None:
     assert iso["received_at"].endswith("+00:00")
     assert iso["audit"][0]["created_at"].endswith("+00:00")
     with pytest.raises(NotFound):
-        actions.ticket_detail(store, 999)
+        ticket_detail(store, 999)

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_models_do_not_import_textual() -> None:
-    names = [f"models.{m.name}" for m in pkgutil.iter_modules(models.__path__) if m.name != "migrations"]
+    names = [
+        f"models.{m.name}" for m in pkgutil.iter_modules(models.__path__) if m.name != "migrations"
+    ]
     code = (
         "import importlib, sys\n"
         f"for name in {names!r}: importlib.import_module(name)\n"

@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from models import actions
+from models import actions, work
 from models.actions import Actor
 from models.config import Config, SmtpConfig
 from models.db import Store
@@ -96,7 +96,7 @@ def _ticket(store: Store, n: int = 0) -> int:
 
 
 def _reply(store: Store, number: int, smtp: SmtpConfig, body: str = "Try 4.2.1") -> str:
-    result = actions.reply(store, number, ALICE, body, at=T0, config=Config(smtp=smtp))
+    result = work.reply(store, number, ALICE, body, at=T0, config=Config(smtp=smtp))
     return result.rfc_message_id
 
 

@@ -74,10 +74,12 @@ def test_wheel_installs_in_a_fresh_venv_and_boots(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, timeout=600)
-    result = subprocess.run([str(python), "-c", BOOT], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [str(python), "-c", BOOT], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "booted" in result.stdout
-    version = subprocess.run([str(venv / "bin" / "shiftdesk"), "--version"], capture_output=True,
-                             text=True, check=True)
+    version = subprocess.run(
+        [str(venv / "bin" / "shiftdesk"), "--version"], capture_output=True, text=True, check=True
+    )
     assert "shiftdesk" in version.stdout

@@ -23,4 +23,4 @@ def test_body_keeps_lines_but_not_carriage_returns() -> None:
 @given(st.text())
 def test_no_control_character_survives(text: str) -> None:
     for out in (safe_text(text), safe_line(text)):
-        assert not any(ord(c) < 0x20 and c not in "\n\t" or 0x7F <= ord(c) <= 0x9F for c in out)
+        assert not any((ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F for c in out)

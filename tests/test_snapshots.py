@@ -40,7 +40,9 @@ def test_queue(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:  # 
 
 
 def test_queue_ascii_flags(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(_app(tmp_path, ascii_flags=True), terminal_size=(80, 24), run_before=_settle)
+    assert snap_compare(
+        _app(tmp_path, ascii_flags=True), terminal_size=(80, 24), run_before=_settle
+    )
 
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])

@@ -19,7 +19,11 @@ BOB = Actor("bob@example.com", "Bob")
 
 def _ticket(store: Store, subject: str = "Crash on save", at: float = 1_700_000_000.0) -> int:
     return actions.create_ticket(
-        store, subject=subject, requester_email="Jo@Customer.example", received_at=at, body="hi",
+        store,
+        subject=subject,
+        requester_email="Jo@Customer.example",
+        received_at=at,
+        body="hi",
         entitlement="license",
     )
 
@@ -51,8 +55,13 @@ def test_create_take_close_reopen_are_audited(store: Store) -> None:
     actions.close(store, number, ALICE, expected_version=2)
     actions.reopen(store, number, ALICE)
     with store.session() as s:
-        events = [r[0] for r in s.execute(text(
-            "SELECT action FROM audit_events WHERE ticket_number = :n ORDER BY id"), {"n": number})]
+        events = [
+            r[0]
+            for r in s.execute(
+                text("SELECT action FROM audit_events WHERE ticket_number = :n ORDER BY id"),
+                {"n": number},
+            )
+        ]
     assert events == ["create", "take", "close", "reopen"]
 
 
@@ -78,9 +87,19 @@ def test_close_revokes_active_rsaa_and_reopen_keeps_it_revoked(store: Store) -> 
     number = _ticket(store)
     with store.transaction() as s:
         tech = actions.technician_for(s, ALICE)
-        s.add(Rsaa(ticket_number=number, accepted_by_name="Jo", accepted_by_email="jo@c.example",
-                   accepted_at=1.0, server="srv1", method="rdp", source_ip="203.0.113.10",
-                   recorded_by_id=tech.id, recorded_at=1.0))
+        s.add(
+            Rsaa(
+                ticket_number=number,
+                accepted_by_name="Jo",
+                accepted_by_email="jo@c.example",
+                accepted_at=1.0,
+                server="srv1",
+                method="rdp",
+                source_ip="203.0.113.10",
+                recorded_by_id=tech.id,
+                recorded_at=1.0,
+            )
+        )
     assert load_queue(store.session())[0].rsaa_active
     actions.close(store, number, ALICE)
     actions.reopen(store, number, ALICE)

@@ -12,6 +12,7 @@ from textual.widgets import Checkbox, Input, Static, TabbedContent, TextArea
 
 from models import actions
 from models.db import Store
+from models.detail import ticket_detail
 from tests.tui_support import FROZEN_NOW, ME, make_app
 from tui.screens.phone_modal import PhoneModal
 from tui.screens.queue import QueueScreen
@@ -81,7 +82,7 @@ async def test_grant_a_call_in_the_customers_zone(sqlite_store: Store) -> None:
         await type_into(pilot, "grant_note", "walk through the upgrade")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
-    detail = actions.ticket_detail(sqlite_store, ASKED)
+    detail = ticket_detail(sqlite_store, ASKED)
     assert detail.phone_escalated
     decision = detail.phone_decisions[-1]
     expected = dt.datetime(2026, 3, 5, 9, 0, tzinfo=ZoneInfo("America/Los_Angeles")).timestamp()
@@ -108,7 +109,7 @@ async def test_decline_queues_the_standard_reply(sqlite_store: Store) -> None:
         await type_into(pilot, "reason", "standard support is by email")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
-    detail = actions.ticket_detail(sqlite_store, ASKED)
+    detail = ticket_detail(sqlite_store, ASKED)
     decision = detail.phone_decisions[-1]
     assert (decision.decision, decision.note) == ("declined", "standard support is by email")
     assert not detail.phone_requested and not detail.phone_escalated
@@ -130,7 +131,7 @@ async def test_log_call_counting_as_first_response(sqlite_store: Store) -> None:
         await pilot.pause()
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
-    detail = actions.ticket_detail(sqlite_store, NO_RESPONSE_YET)
+    detail = ticket_detail(sqlite_store, NO_RESPONSE_YET)
     call = detail.calls[-1]
     assert (call.duration_seconds, call.counts_as_first_response) == (720, True)
     assert detail.first_response_at == FROZEN_NOW and detail.status == "answered"
@@ -139,7 +140,7 @@ async def test_log_call_counting_as_first_response(sqlite_store: Store) -> None:
 async def test_bad_number_zone_and_time_are_refused_inline(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        before = actions.ticket_detail(sqlite_store, ASKED)
+        before = ticket_detail(sqlite_store, ASKED)
         modal = await open_phone(pilot, ASKED)
         await type_into(pilot, "phone_number", "call me maybe")
         assert "is not a phone number" in row_message(modal, "phone_number")
@@ -166,7 +167,7 @@ async def test_bad_number_zone_and_time_are_refused_inline(sqlite_store: Store) 
         assert "call notes" in row_message(modal, "call_notes")
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
-    after = actions.ticket_detail(sqlite_store, ASKED)
+    after = ticket_detail(sqlite_store, ASKED)
     assert after.phone_decisions == before.phone_decisions and after.calls == before.calls
     assert after.version == before.version
 

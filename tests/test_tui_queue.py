@@ -57,7 +57,9 @@ async def test_filters(sqlite_store: Store) -> None:
         assert emergencies and set(emergencies) < set(everything)
         assert all(view.row_at(i).kind == "emergency" for i in range(view.visible_count))  # type: ignore[union-attr]
         await pilot.press("e", "m")
-        assert all(view.row_at(i).assignee == "alex@shiftdesk.example" for i in range(view.visible_count))  # type: ignore[union-attr]
+        assert all(
+            view.row_at(i).assignee == "alex@shiftdesk.example" for i in range(view.visible_count)
+        )  # type: ignore[union-attr]
         await pilot.press("m", "u")
         assert all(view.row_at(i).assignee is None for i in range(view.visible_count))  # type: ignore[union-attr]
         await pilot.press("u", "b")
@@ -106,9 +108,13 @@ async def test_ticket_from_another_process_appears_within_a_second(db_url: str) 
             view = await loaded(pilot)
             await pilot.pause(0.6)  # the feed has its baseline
             number = await asyncio.to_thread(
-                actions.create_ticket, other, subject="Arrived from elsewhere",
-                requester_email="new@customer.example", received_at=FROZEN_NOW - 60,
-                entitlement="license")
+                actions.create_ticket,
+                other,
+                subject="Arrived from elsewhere",
+                requester_email="new@customer.example",
+                received_at=FROZEN_NOW - 60,
+                entitlement="license",
+            )
             loop = asyncio.get_running_loop()
             started = loop.time()
             while loop.time() - started < 3:
@@ -127,8 +133,13 @@ HOSTILE = ["[bold red]x[/]", "pwn\x1b]52;c;ZXZpbA==\x07", "clear\x1b[2J", "c1\x9
 
 @pytest.mark.parametrize("subject", HOSTILE)
 async def test_hostile_subject_is_shown_literally(sqlite_store: Store, subject: str) -> None:
-    number = actions.create_ticket(sqlite_store, subject=subject, requester_email="evil[/]@x.example",
-                                   received_at=FROZEN_NOW - 30, entitlement="license")
+    number = actions.create_ticket(
+        sqlite_store,
+        subject=subject,
+        requester_email="evil[/]@x.example",
+        received_at=FROZEN_NOW - 30,
+        entitlement="license",
+    )
     app = make_app(sqlite_store, demo_data=False)
     async with app.run_test(size=(120, 40)) as pilot:
         view = await loaded(pilot)
@@ -152,8 +163,13 @@ async def test_command_palette_lists_ticket_actions(sqlite_store: Store) -> None
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for wanted in ("Take the ticket", "Reply by email", "Close the ticket",
-                       "Remote server access agreement (RSAA)", "Toggle: emergencies only"):
+        for wanted in (
+            "Take the ticket",
+            "Reply by email",
+            "Close the ticket",
+            "Remote server access agreement (RSAA)",
+            "Toggle: emergencies only",
+        ):
             assert wanted in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"emergencies only")

@@ -12,6 +12,7 @@ from textual.widgets import Input, RadioButton, Static
 
 from models import actions
 from models.db import Store
+from models.detail import ticket_detail
 from models.rsaa import NO_CREDENTIALS, active_rsaa
 from tests.tui_support import FROZEN_NOW, ME, make_app
 from tui.app import ShiftdeskApp
@@ -101,7 +102,7 @@ async def test_record_with_good_input(sqlite_store: Store) -> None:
     )
     assert rsaa.source_ip == "203.0.113.10" and rsaa.temp_account == "shiftdesk-support"
     assert rsaa.accepted_at == FROZEN_NOW  # "now" in the company zone, to the minute
-    detail = actions.ticket_detail(sqlite_store, OPEN_PLAIN)
+    detail = ticket_detail(sqlite_store, OPEN_PLAIN)
     assert detail.audit[-1].action == "rsaa_record" and detail.audit[-1].actor == ME.email
 
 
@@ -132,7 +133,7 @@ async def test_bad_input_shows_inline_errors_and_saves_nothing(sqlite_store: Sto
         assert row_message(modal, "accepted_by_email") == ""
     assert active_rsaa(sqlite_store, OPEN_PLAIN) is None
     assert all(
-        a.action != "rsaa_record" for a in actions.ticket_detail(sqlite_store, OPEN_PLAIN).audit
+        a.action != "rsaa_record" for a in ticket_detail(sqlite_store, OPEN_PLAIN).audit
     )
 
 
@@ -190,7 +191,7 @@ async def test_revoke_shows_the_reminder(sqlite_store: Store) -> None:
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
     assert active_rsaa(sqlite_store, WITH_RSAA) is None
-    revoked = actions.ticket_detail(sqlite_store, WITH_RSAA).rsaas[-1]
+    revoked = ticket_detail(sqlite_store, WITH_RSAA).rsaas[-1]
     assert (revoked.revoke_reason, revoked.revoked_by, revoked.revoked_at) == (
         "work_finished",
         ME.email,
@@ -218,7 +219,7 @@ async def test_close_revokes_and_the_queue_flag_follows(sqlite_store: Store) -> 
 
         await asyncio.to_thread(actions.close, sqlite_store, OPEN_PLAIN, ME, at=FROZEN_NOW)
         await until(pilot, lambda: not flag())
-        revoked = actions.ticket_detail(sqlite_store, OPEN_PLAIN).rsaas[-1]
+        revoked = ticket_detail(sqlite_store, OPEN_PLAIN).rsaas[-1]
         assert revoked.revoke_reason == "ticket_closed"
 
         modal = await open_rsaa(pilot, OPEN_PLAIN)

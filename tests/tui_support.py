@@ -37,6 +37,12 @@ def make_app(
 ) -> ShiftdeskApp:
     if demo_data:
         populate(store, seed=7, now=now, me=actor)
-    ctx = AppContext(store=store, config=config or Config(), actor=actor, clock=FrozenClock(now),
-                     live=live, ascii_flags=ascii_flags)
+    ctx = AppContext(
+        store=store,
+        config=config or Config(),
+        actor=actor,
+        clock=FrozenClock(now),
+        live=live,
+        ascii_flags=ascii_flags,
+    )
     return ShiftdeskApp(ctx)

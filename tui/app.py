@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import time
-
-from textual import work
 from collections.abc import Iterable
 from typing import Any
 
+from textual import work
 from textual.app import App, SystemCommand
-from textual.screen import Screen
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.timer import Timer
 
 from tui.context import AppContext, stylesheet_path
 from tui.screens.queue import QueueScreen
-
 
 OUTBOX_INTERVAL = 15.0  # seconds between delivery passes (failed messages wait for backoff)
 

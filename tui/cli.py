@@ -125,4 +125,3 @@ def main(ctx: click.Context) -> None:
         from tui.commands.run import run_tui
 
         run_tui(settings(), demo=False)
-

@@ -26,23 +26,35 @@ def queue_commands(screen: Screen[object]) -> Iterable[SystemCommand]:
     if not isinstance(screen, QueueScreen):
         return
     titles = {
-        "queue.filter": "Filter by text", "queue.emergencies": "Toggle: emergencies only",
-        "queue.mine": "Toggle: my tickets", "queue.unassigned": "Toggle: unassigned",
-        "queue.breached": "Toggle: breached", "queue.view_waiting": "View: waiting queue",
-        "queue.view_all": "View: all tickets", "queue.view_not_entitled": "View: not entitled",
-        "queue.clear": "Clear filters", "ticket.take": "Take the ticket",
-        "ticket.reply": "Reply by email", "ticket.note": "Add an internal note",
+        "queue.filter": "Filter by text",
+        "queue.emergencies": "Toggle: emergencies only",
+        "queue.mine": "Toggle: my tickets",
+        "queue.unassigned": "Toggle: unassigned",
+        "queue.breached": "Toggle: breached",
+        "queue.view_waiting": "View: waiting queue",
+        "queue.view_all": "View: all tickets",
+        "queue.view_not_entitled": "View: not entitled",
+        "queue.clear": "Clear filters",
+        "ticket.take": "Take the ticket",
+        "ticket.reply": "Reply by email",
+        "ticket.note": "Add an internal note",
         "ticket.phone": "Phone: grant, decline or log a call",
-        "ticket.rsaa": "Remote server access agreement (RSAA)", "ticket.close": "Close the ticket",
-        "ticket.reopen": "Reopen the ticket", "ticket.reclassify": "Reclassify emergency as standard",
-        "ticket.accept": "Accept a not-entitled ticket", "ticket.schedule": "Schedule installation / training",
+        "ticket.rsaa": "Remote server access agreement (RSAA)",
+        "ticket.close": "Close the ticket",
+        "ticket.reopen": "Reopen the ticket",
+        "ticket.reclassify": "Reclassify emergency as standard",
+        "ticket.accept": "Accept a not-entitled ticket",
+        "ticket.schedule": "Schedule installation / training",
         "app.help": "Keys and help",
     }
     for binding in screen.BINDINGS:
         if not isinstance(binding, Binding) or binding.id not in titles:
             continue
         key = binding.key.split(",")[0]
-        yield SystemCommand(titles[binding.id], f"key: {key}",
-                            partial(screen.call_later, screen.run_action, binding.action))
+        yield SystemCommand(
+            titles[binding.id],
+            f"key: {key}",
+            partial(screen.call_later, screen.run_action, binding.action),
+        )
     view = screen.query_one(QueueView)
     yield SystemCommand("Open the highlighted ticket", "key: enter", view.action_select)

@@ -50,8 +50,13 @@ def run_tui(s: Settings, demo: bool, speed: float = 1.0) -> None:
 
 
 @click.command("demo")
-@click.option("--speed", type=click.FloatRange(min=0.1, max=100.0), default=1.0, show_default=True,
-              help="How fast new demo tickets arrive (2 = twice as often).")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0.1, max=100.0),
+    default=1.0,
+    show_default=True,
+    help="How fast new demo tickets arrive (2 = twice as often).",
+)
 @common_options
 def demo_command(speed: float) -> None:
     """Open the console on a throwaway store full of realistic tickets, with new ones arriving."""

@@ -83,10 +83,20 @@ def db_current() -> None:
 
 
 @click.command("seed")
-@click.option("--tickets", type=click.IntRange(min=1, max=5_000_000), required=True,
-              help="How many open tickets to add.")
-@click.option("--seed", "seed_value", type=int, default=3, show_default=True,
-              help="Random seed (same seed, same data).")
+@click.option(
+    "--tickets",
+    type=click.IntRange(min=1, max=5_000_000),
+    required=True,
+    help="How many open tickets to add.",
+)
+@click.option(
+    "--seed",
+    "seed_value",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Random seed (same seed, same data).",
+)
 @common_options
 def seed_command(tickets: int, seed_value: int) -> None:
     """Fill a store with realistic open tickets for load tests."""
@@ -108,14 +118,16 @@ def _iso(ts: float | None, zone: str) -> str | None:
 
 @click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.option("--all", "show_all", is_flag=True, help="Every ticket (answered, closed, not entitled).")
+@click.option(
+    "--all", "show_all", is_flag=True, help="Every ticket (answered, closed, not entitled)."
+)
 @common_options
 def list_command(as_json: bool, show_all: bool) -> None:
     """The queue, FIFO, with each ticket's SLA state (waiting tickets unless --all)."""
+    from models.calendar import BusinessCalendar
     from models.queue import load_queue
     from models.sanitize import safe_line
     from models.sla import SlaPolicy
-    from models.calendar import BusinessCalendar
     from tui.widgets.countdown import clock_for
 
     config = load_config_or_exit()
@@ -132,10 +144,16 @@ def list_command(as_json: bool, show_all: bool) -> None:
         state = policy.state(clock.kind, clock.basis, now) if clock else None
         if as_json:
             record = {
-                "number": row.number, "kind": row.kind, "status": row.status,
-                "entitlement": row.entitlement, "customer": row.customer, "subject": row.subject,
-                "received": _iso(row.received_at, zone), "assignee": row.assignee,
-                "phone_requested": row.phone_requested, "rsaa_active": row.rsaa_active,
+                "number": row.number,
+                "kind": row.kind,
+                "status": row.status,
+                "entitlement": row.entitlement,
+                "customer": row.customer,
+                "subject": row.subject,
+                "received": _iso(row.received_at, zone),
+                "assignee": row.assignee,
+                "phone_requested": row.phone_requested,
+                "rsaa_active": row.rsaa_active,
                 "deadline": _iso(state.deadline, zone) if state else None,
                 "remaining_seconds": round(state.remaining_seconds) if state else None,
                 "paused": state.paused if state else None,
@@ -144,8 +162,10 @@ def list_command(as_json: bool, show_all: bool) -> None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
             due = policy.humanize(state) if state else row.status
-            out.write(f"{due:<28} #{row.number:<7} {row.kind:<10} {safe_line(row.customer)[:20]:<20} "
-                      f"{safe_line(row.subject)}\n")
+            out.write(
+                f"{due:<28} #{row.number:<7} {row.kind:<10} {safe_line(row.customer)[:20]:<20} "
+                f"{safe_line(row.subject)}\n"
+            )
 
 
 @click.command("show")
@@ -156,7 +176,8 @@ def show_command(number: int, as_json: bool) -> None:
     """One ticket: thread, customer, entitlement, phone, RSAAs, outbox, audit trail."""
     from zoneinfo import ZoneInfo
 
-    from models.actions import NotFound, ticket_detail
+    from models.actions import NotFound
+    from models.detail import ticket_detail
     from models.notices import policy_notices
     from models.sanitize import safe_line, safe_text
 
@@ -185,12 +206,15 @@ def show_command(number: int, as_json: bool) -> None:
         f"{detail.kind} · {detail.status} · received {when(detail.received_at)} · "
         f"{detail.assignee or 'unassigned'}",
         f"customer: {safe_line(detail.customer.name) + ' <' + detail.customer.email + '>' if detail.customer else safe_line(detail.requester_email)}",
-        f"support: {detail.entitlement}" + (f" — {safe_line(detail.entitlement_note)}" if detail.entitlement_note else ""),
+        f"support: {detail.entitlement}"
+        + (f" — {safe_line(detail.entitlement_note)}" if detail.entitlement_note else ""),
     ]
     lines += [f"  {'!' if n.level == 'warning' else '-'} {n.text}" for n in notices]
     if detail.active_rsaa:
         r = detail.active_rsaa
-        lines.append(f"RSAA active since {when(r.accepted_at)}: {safe_line(r.server)} via {r.tool_name or r.method}")
+        lines.append(
+            f"RSAA active since {when(r.accepted_at)}: {safe_line(r.server)} via {r.tool_name or r.method}"
+        )
     for m in detail.messages:
         lines.append(f"\n--- {m.direction} · {safe_line(m.author)} · {when(m.created_at)}")
         lines.append(safe_text(m.body).rstrip())

@@ -143,13 +143,13 @@ def reply_command(
     number: int, body: str | None, body_file: Path | None, expected_version: int | None
 ) -> None:
     """Email the customer on ticket NUMBER (queued in the outbox)."""
-    from models import actions
+    from models import work
 
     actor = _actor()
     text = _body(body, body_file)
     config = _config()
     result = _run(
-        lambda s: actions.reply(
+        lambda s: work.reply(
             s, number, actor, text, expected_version=expected_version, config=config
         )
     )
@@ -171,11 +171,11 @@ def note_command(
     number: int, body: str | None, body_file: Path | None, expected_version: int | None
 ) -> None:
     """Add an internal note to ticket NUMBER (never mailed)."""
-    from models import actions
+    from models import work
 
     actor = _actor()
     text = _body(body, body_file)
-    ticket = _run(lambda s: actions.note(s, number, actor, text, expected_version=expected_version))
+    ticket = _run(lambda s: work.note(s, number, actor, text, expected_version=expected_version))
     click.echo(f"#{number} note added (version {ticket.version})")
 
 

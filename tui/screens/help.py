@@ -11,19 +11,47 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEY_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Move", [("j / ↓", "next ticket"), ("k / ↑", "previous ticket"), ("g / G", "first / last"),
-              ("PgUp / PgDn", "page"), ("enter / click", "open the detail pane"),
-              ("tab", "switch between queue and detail"), ("esc", "back / close the pane")]),
-    ("Views and filters", [("/", "filter by text (number, subject, customer)"),
-                           ("e", "emergencies only (on-call view)"), ("m", "mine"),
-                           ("u", "unassigned"), ("b", "breached"), ("w", "waiting queue (default)"),
-                           ("l", "all tickets, closed too"), ("x", "not entitled"),
-                           ("0", "clear filters")]),
-    ("Work a ticket", [("t", "take (assign to me)"), ("r", "reply by email (ctrl+s sends)"),
-                       ("n", "internal note"), ("p", "phone: grant, decline, log a call"),
-                       ("a", "remote access agreement (RSAA)"), ("c", "close (asks first)"),
-                       ("o", "reopen a closed ticket"), ("R", "reclassify emergency → standard"),
-                       ("Y", "accept a not-entitled ticket"), ("s", "schedule (installation/training)")]),
+    (
+        "Move",
+        [
+            ("j / ↓", "next ticket"),
+            ("k / ↑", "previous ticket"),
+            ("g / G", "first / last"),
+            ("PgUp / PgDn", "page"),
+            ("enter / click", "open the detail pane"),
+            ("tab", "switch between queue and detail"),
+            ("esc", "back / close the pane"),
+        ],
+    ),
+    (
+        "Views and filters",
+        [
+            ("/", "filter by text (number, subject, customer)"),
+            ("e", "emergencies only (on-call view)"),
+            ("m", "mine"),
+            ("u", "unassigned"),
+            ("b", "breached"),
+            ("w", "waiting queue (default)"),
+            ("l", "all tickets, closed too"),
+            ("x", "not entitled"),
+            ("0", "clear filters"),
+        ],
+    ),
+    (
+        "Work a ticket",
+        [
+            ("t", "take (assign to me)"),
+            ("r", "reply by email (ctrl+s sends)"),
+            ("n", "internal note"),
+            ("p", "phone: grant, decline, log a call"),
+            ("a", "remote access agreement (RSAA)"),
+            ("c", "close (asks first)"),
+            ("o", "reopen a closed ticket"),
+            ("R", "reclassify emergency → standard"),
+            ("Y", "accept a not-entitled ticket"),
+            ("s", "schedule (installation/training)"),
+        ],
+    ),
     ("App", [("?", "this help"), ("ctrl+p", "command palette"), ("q", "quit")]),
 ]
 
@@ -47,8 +75,11 @@ class HelpScreen(ModalScreen[None]):
             table.add_row("", "")
         with VerticalScroll():
             yield Static(table)
-            yield Static(Text("esc closes · every action is also in the command palette (ctrl+p)",
-                              style="dim"))
+            yield Static(
+                Text(
+                    "esc closes · every action is also in the command palette (ctrl+p)", style="dim"
+                )
+            )
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

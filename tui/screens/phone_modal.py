@@ -19,21 +19,19 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Static, TabbedContent, TabPane, TextArea
 
-from models.actions import (
+from models.actions import ActionError, Conflict
+from models.calls import (
     MAX_CALL_SECONDS,
-    ActionError,
     CallResult,
-    Conflict,
     PhoneResult,
-    TicketDetail,
     check_phone_number,
     check_timezone_name,
     decline_phone,
     decline_reply_text,
     grant_phone,
     log_call,
-    ticket_detail,
 )
+from models.detail import TicketDetail, ticket_detail
 from models.sanitize import safe_line, safe_text
 from models.tables import TicketStatus
 from tui.context import AppContext

@@ -44,9 +44,14 @@ class ColumnHeader(Static):
     def render(self) -> Text:
         customer, subject = column_widths(self.size.width)
         return Text(
-            " " + pad("due", COUNTDOWN_WIDTH - 1) + pad("ticket", NUMBER_WIDTH)
-            + pad("kind", KIND_WIDTH) + pad("customer", customer) + pad("subject", subject)
-            + "flags".rjust(FLAGS_WIDTH), no_wrap=True,
+            " "
+            + pad("due", COUNTDOWN_WIDTH - 1)
+            + pad("ticket", NUMBER_WIDTH)
+            + pad("kind", KIND_WIDTH)
+            + pad("customer", customer)
+            + pad("subject", subject)
+            + "flags".rjust(FLAGS_WIDTH),
+            no_wrap=True,
         )
 
 
@@ -59,7 +64,9 @@ class QueueScreen(Screen[None]):
         Binding("b", "toggle('breached')", "Breached", id="queue.breached"),
         Binding("w", "view('waiting')", "Waiting", show=False, id="queue.view_waiting"),
         Binding("l", "view('all')", "All", show=False, id="queue.view_all"),
-        Binding("x", "view('not_entitled')", "Not entitled", show=False, id="queue.view_not_entitled"),
+        Binding(
+            "x", "view('not_entitled')", "Not entitled", show=False, id="queue.view_not_entitled"
+        ),
         Binding("0", "clear_filters", "Clear filters", show=False, id="queue.clear"),
         Binding("t", "take", "Take", id="ticket.take"),
         Binding("r", "reply", "Reply", id="ticket.reply"),
@@ -105,11 +112,18 @@ class QueueScreen(Screen[None]):
         with Horizontal(id="main"):
             with Vertical(id="queue-column"):
                 yield ColumnHeader(id="columns")
-                yield QueueView(ctx.policy, ctx.zone, me=ctx.actor.email, now=ctx.clock(),
-                                ascii_flags=ctx.ascii_flags, id="queue")
+                yield QueueView(
+                    ctx.policy,
+                    ctx.zone,
+                    me=ctx.actor.email,
+                    now=ctx.clock(),
+                    ascii_flags=ctx.ascii_flags,
+                    id="queue",
+                )
             yield DetailPane(id="detail")
-        yield Input(placeholder="filter: number, subject, customer — enter applies, esc clears",
-                    id="filter")
+        yield Input(
+            placeholder="filter: number, subject, customer — enter applies, esc clears", id="filter"
+        )
         yield Static("", id="status")
         yield Footer()
 
@@ -301,8 +315,10 @@ class QueueScreen(Screen[None]):
             return
         number, version = target
         ctx = self.sd.ctx
-        self.run_ticket_action(f"#{number} is yours",
-                        lambda: actions.take(ctx.store, number, ctx.actor, expected_version=version))
+        self.run_ticket_action(
+            f"#{number} is yours",
+            lambda: actions.take(ctx.store, number, ctx.actor, expected_version=version),
+        )
 
     def _open_editor(self, mode: str) -> None:
         row = self.queue.current
@@ -331,13 +347,18 @@ class QueueScreen(Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.run_ticket_action(f"#{number} closed (any active RSAA revoked)",
-                                lambda: actions.close(ctx.store, number, ctx.actor,
-                                                      expected_version=version))
+                self.run_ticket_action(
+                    f"#{number} closed (any active RSAA revoked)",
+                    lambda: actions.close(ctx.store, number, ctx.actor, expected_version=version),
+                )
 
         self.app.push_screen(
-            Confirm(f"Close #{number}? Its active remote access agreement, if any, is revoked.",
-                    yes="Close"), confirmed)
+            Confirm(
+                f"Close #{number}? Its active remote access agreement, if any, is revoked.",
+                yes="Close",
+            ),
+            confirmed,
+        )
 
     def action_reopen(self) -> None:
         from models import actions
@@ -347,11 +368,12 @@ class QueueScreen(Screen[None]):
             return
         number, version = target
         ctx = self.sd.ctx
-        self.run_ticket_action(f"#{number} reopened",
-                        lambda: actions.reopen(ctx.store, number, ctx.actor, expected_version=version))
+        self.run_ticket_action(
+            f"#{number} reopened",
+            lambda: actions.reopen(ctx.store, number, ctx.actor, expected_version=version),
+        )
 
     def action_reclassify(self) -> None:
-        from models import actions
         from tui.screens.prompts import AskReason
 
         target = self._ticket()
@@ -362,12 +384,16 @@ class QueueScreen(Screen[None]):
 
         def reason_given(reason: str | None) -> None:
             if reason:
-                self.run_ticket_action(f"#{number} is now standard (refund requested)",
-                                lambda: actions.reclassify(ctx.store, number, ctx.actor, reason,
-                                                           expected_version=version))
+                self.run_ticket_action(
+                    f"#{number} is now standard (refund requested)",
+                    lambda: work.reclassify(
+                        ctx.store, number, ctx.actor, reason, expected_version=version
+                    ),
+                )
 
-        self.app.push_screen(AskReason(f"Reclassify emergency #{number} as standard: why?"),
-                             reason_given)
+        self.app.push_screen(
+            AskReason(f"Reclassify emergency #{number} as standard: why?"), reason_given
+        )
 
     def action_accept(self) -> None:
         from models.intake import accept_ticket
@@ -381,12 +407,14 @@ class QueueScreen(Screen[None]):
 
         def reason_given(reason: str | None) -> None:
             if reason:
-                self.run_ticket_action(f"#{number} accepted into the queue",
-                                lambda: accept_ticket(ctx.store, number, ctx.actor, reason,
-                                                      expected_version=version))
+                self.run_ticket_action(
+                    f"#{number} accepted into the queue",
+                    lambda: accept_ticket(
+                        ctx.store, number, ctx.actor, reason, expected_version=version
+                    ),
+                )
 
-        self.app.push_screen(AskReason(f"Accept not-entitled #{number} anyway: why?"),
-                             reason_given)
+        self.app.push_screen(AskReason(f"Accept not-entitled #{number} anyway: why?"), reason_given)
 
     def action_schedule(self) -> None:
         from models.intake import schedule_appointment
@@ -404,14 +432,20 @@ class QueueScreen(Screen[None]):
             if not text:
                 return
             when, _, note = text.partition(";")
-            self.run_ticket_action(f"#{number} scheduled {when.strip()} ({zone})",
-                            lambda: schedule_appointment(ctx.store, number, ctx.actor,
-                                                         when.strip(), zone, 60,
-                                                         note.strip() or None))
+            self.run_ticket_action(
+                f"#{number} scheduled {when.strip()} ({zone})",
+                lambda: schedule_appointment(
+                    ctx.store, number, ctx.actor, when.strip(), zone, 60, note.strip() or None
+                ),
+            )
 
         self.app.push_screen(
-            AskReason(f"Schedule #{number} — local time in {zone}",
-                      placeholder="YYYY-MM-DD HH:MM; optional note"), given)
+            AskReason(
+                f"Schedule #{number} — local time in {zone}",
+                placeholder="YYYY-MM-DD HH:MM; optional note",
+            ),
+            given,
+        )
 
     def action_rsaa(self) -> None:
         number = self.current_number()
@@ -438,22 +472,35 @@ class QueueScreen(Screen[None]):
         return row.number if row else None
 
     @work(thread=True, group="action", exit_on_error=False)
-    def run_ticket_action(self, label: str, action: Callable[[], Any], number: int | None = None) -> None:
+    def run_ticket_action(
+        self, label: str, action: Callable[[], Any], number: int | None = None
+    ) -> None:
         """Run one models.actions call off the event loop; report the outcome as a notification."""
         try:
             action()
         except Conflict as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="Someone got there first",
-                                      severity="warning", timeout=8)
+            self.app.call_from_thread(
+                self.notify,
+                str(exc),
+                title="Someone got there first",
+                severity="warning",
+                timeout=8,
+            )
             self.app.call_from_thread(self.detail.reload)
             return
         except (ActionError, StoreError) as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="Refused",
-                                      severity="error", timeout=8)
+            self.app.call_from_thread(
+                self.notify, str(exc), title="Refused", severity="error", timeout=8
+            )
             return
         except Exception as exc:  # never a traceback on screen: say what failed
-            self.app.call_from_thread(self.notify, f"{type(exc).__name__}: {exc}",
-                                      title="Action failed", severity="error", timeout=10)
+            self.app.call_from_thread(
+                self.notify,
+                f"{type(exc).__name__}: {exc}",
+                title="Action failed",
+                severity="error",
+                timeout=10,
+            )
             return
         self.app.call_from_thread(self.notify, label, timeout=3)
         self.app.call_from_thread(self.detail.reload)

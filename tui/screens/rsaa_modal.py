@@ -17,7 +17,8 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, RadioButton, RadioSet, Static, TextArea
 
-from models.actions import Conflict, NotFound, RsaaInfo, TicketDetail, ticket_detail
+from models.actions import Conflict, NotFound
+from models.detail import RsaaInfo, TicketDetail, ticket_detail
 from models.rsaa import (
     METHOD_LABELS,
     METHODS_NEEDING_TOOL,

@@ -21,7 +21,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Label, Static, TextArea
 
-from models.actions import ActionError, Conflict, TicketDetail
+from models.actions import ActionError, Conflict
+from models.detail import TicketDetail
 from models.entitlement import Notice
 from models.sanitize import safe_line, safe_text
 
@@ -32,8 +33,13 @@ DRAFT_SAVE_DELAY = 0.8  # seconds of quiet typing before the draft is written to
 
 
 class DetailLoaded(Message):
-    def __init__(self, detail: TicketDetail | None, notices: list[Notice], draft: str | None,
-                 error: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: TicketDetail | None,
+        notices: list[Notice],
+        draft: str | None,
+        error: str | None = None,
+    ) -> None:
         super().__init__()
         self.detail = detail
         self.notices = notices
@@ -125,8 +131,9 @@ class DetailPane(Vertical):
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def load(self, number: int) -> None:
-        from models.actions import load_draft, ticket_detail
+        from models.detail import ticket_detail
         from models.notices import policy_notices
+        from models.work import load_draft
 
         ctx = self.sd.ctx
         try:
@@ -174,19 +181,41 @@ class DetailPane(Vertical):
         head.append(safe_line(detail.subject), style="bold")
         head.append("\n")
         kind_style = "bold red" if detail.kind == "emergency" else ""
-        head.append(detail.kind.upper() if detail.kind == "emergency" else detail.kind, style=kind_style)
+        head.append(
+            detail.kind.upper() if detail.kind == "emergency" else detail.kind, style=kind_style
+        )
         head.append(f" · {detail.status}")
         head.append(f" · received {when(detail.received_at, zone)}")
-        head.append(f" · {('assigned to ' + detail.assignee) if detail.assignee else 'unassigned'}\n")
+        head.append(
+            f" · {('assigned to ' + detail.assignee) if detail.assignee else 'unassigned'}\n"
+        )
         from models.queue import QueueRow
         from tui.widgets.countdown import countdown
 
-        row = QueueRow(detail.number, detail.kind, detail.status, detail.received_at,
-                       detail.waiting_since, detail.first_response_at, "", "", False, False,
-                       detail.assignee, detail.entitlement, detail.version)
+        row = QueueRow(
+            detail.number,
+            detail.kind,
+            detail.status,
+            detail.received_at,
+            detail.waiting_since,
+            detail.first_response_at,
+            "",
+            "",
+            False,
+            False,
+            detail.assignee,
+            detail.entitlement,
+            detail.version,
+        )
         cell = countdown(ctx.policy, row, now, ctx.zone)
-        styles = {"ok": "green", "warning": "yellow", "critical": "bold red",
-                  "breached": "bold white on red", "paused": "dim", "none": "dim"}
+        styles = {
+            "ok": "green",
+            "warning": "yellow",
+            "critical": "bold red",
+            "breached": "bold white on red",
+            "paused": "dim",
+            "none": "dim",
+        }
         head.append("SLA ", style="bold")
         head.append(cell.text, style=styles.get(cell.state, ""))
         if cell.deadline is not None:
@@ -229,11 +258,15 @@ class DetailPane(Vertical):
             ent.append(f" — {safe_line(detail.entitlement_note)}")
         if detail.license:
             lic = detail.license
-            ent.append(f"\nLicense   {safe_line(lic.key)} · {safe_line(lic.product)} "
-                       f"{safe_line(lic.version_in_use)} (latest {safe_line(lic.latest_version)})")
+            ent.append(
+                f"\nLicense   {safe_line(lic.key)} · {safe_line(lic.product)} "
+                f"{safe_line(lic.version_in_use)} (latest {safe_line(lic.latest_version)})"
+            )
         for notice in self.notices:
             style = "yellow" if notice.level == "warning" else "cyan"
-            ent.append(f"\n  {'!' if notice.level == 'warning' else '•'} {notice.text}", style=style)
+            ent.append(
+                f"\n  {'!' if notice.level == 'warning' else '•'} {notice.text}", style=style
+            )
         if detail.refund_requested:
             ent.append("\n  ! reclassified to standard: refund requested", style="yellow")
         parts.append(ent)
@@ -247,26 +280,36 @@ class DetailPane(Vertical):
                 if d.phone_number:
                     extra.append(f" · {safe_line(d.phone_number)}")
                 if d.scheduled_at:
-                    extra.append(f" · call {when(d.scheduled_at, ZoneInfo(d.customer_timezone or ctx.zone))}"
-                                 f" {d.customer_timezone or ''}")
+                    extra.append(
+                        f" · call {when(d.scheduled_at, ZoneInfo(d.customer_timezone or ctx.zone))}"
+                        f" {d.customer_timezone or ''}"
+                    )
                 if d.note:
                     extra.append(f" · {safe_line(d.note)}", style="dim")
             for call in detail.calls:
-                extra.append(f"\n  call by {call.technician} {when(call.called_at, zone)}, "
-                             f"{call.duration_seconds // 60} min · {safe_line(call.notes)}")
+                extra.append(
+                    f"\n  call by {call.technician} {when(call.called_at, zone)}, "
+                    f"{call.duration_seconds // 60} min · {safe_line(call.notes)}"
+                )
         active = detail.active_rsaa
         if active is not None:
             from models.rsaa import span_text
 
             extra.append("\nRSAA      ", style="bold")
-            extra.append(f"{'K' if ctx.ascii_flags else '⚿'} active for {span_text(now - active.accepted_at)}",
-                         style="bold magenta")
-            extra.append(f" · {safe_line(active.server)} via {safe_line(active.tool_name or active.method)}"
-                         f" from {active.source_ip} · accepted by {safe_line(active.accepted_by_name)}")
+            extra.append(
+                f"{'K' if ctx.ascii_flags else '⚿'} active for {span_text(now - active.accepted_at)}",
+                style="bold magenta",
+            )
+            extra.append(
+                f" · {safe_line(active.server)} via {safe_line(active.tool_name or active.method)}"
+                f" from {active.source_ip} · accepted by {safe_line(active.accepted_by_name)}"
+            )
         elif detail.rsaas:
             last = detail.rsaas[-1]
             extra.append("\nRSAA      ", style="bold")
-            extra.append(f"revoked {when(last.revoked_at, zone)} ({last.revoke_reason})", style="dim")
+            extra.append(
+                f"revoked {when(last.revoked_at, zone)} ({last.revoke_reason})", style="dim"
+            )
         if extra.plain:
             parts.append(extra)
 
@@ -274,19 +317,35 @@ class DetailPane(Vertical):
         outbox = {o.message_id: o for o in detail.outbox if o.message_id is not None}
         for m in detail.messages:
             head = Text()
-            label = {"in": "customer", "out": "reply", "note": "internal note"}.get(m.direction, m.direction)
-            style = {"in": "bold", "out": "bold green", "note": "bold yellow"}.get(m.direction, "bold")
+            label = {"in": "customer", "out": "reply", "note": "internal note"}.get(
+                m.direction, m.direction
+            )
+            style = {"in": "bold", "out": "bold green", "note": "bold yellow"}.get(
+                m.direction, "bold"
+            )
             head.append(f"\n{label}", style=style)
             head.append(f" · {safe_line(m.author)} · {when(m.created_at, zone)}", style="dim")
             entry = outbox.get(m.id)
             if entry is not None:
-                state = entry.status if entry.status != "queued" else (
-                    f"queued ({entry.attempts} attempts: {entry.last_error})" if entry.last_error else "queued")
+                state = (
+                    entry.status
+                    if entry.status != "queued"
+                    else (
+                        f"queued ({entry.attempts} attempts: {entry.last_error})"
+                        if entry.last_error
+                        else "queued"
+                    )
+                )
                 head.append(f" · mail {safe_line(state)}", style="dim")
             parts.append(head)
             parts.append(Text(safe_text(m.body).rstrip() or "(empty)"))
             if m.attachments:
-                parts.append(Text("attachments: " + ", ".join(safe_line(a) for a in m.attachments), style="dim"))
+                parts.append(
+                    Text(
+                        "attachments: " + ", ".join(safe_line(a) for a in m.attachments),
+                        style="dim",
+                    )
+                )
 
         parts.append(Text("\n── History " + "─" * 29, style="dim"))
         for event in detail.audit[-30:]:
@@ -307,9 +366,14 @@ class DetailPane(Vertical):
         if self.mode != mode:
             self._set_editor_text("")
         self.mode = mode
-        title = f"Reply to {safe_line(self.detail.requester_email)}" if mode == "reply" else "Internal note"
+        title = (
+            f"Reply to {safe_line(self.detail.requester_email)}"
+            if mode == "reply"
+            else "Internal note"
+        )
         self.query_one("#editor-title", Label).update(
-            Text(f"{title} · ctrl+s sends · esc leaves (draft kept)"))
+            Text(f"{title} · ctrl+s sends · esc leaves (draft kept)")
+        )
         self.add_class("-editing")
         self.editor.focus()
         if mode == "reply" and not self.editor.text:
@@ -339,7 +403,7 @@ class DetailPane(Vertical):
 
     @work(thread=True, group="draft", exit_on_error=False)
     def save_draft(self, number: int, text: str) -> None:
-        from models.actions import save_draft
+        from models.work import save_draft
 
         ctx = self.sd.ctx
         try:
@@ -352,7 +416,9 @@ class DetailPane(Vertical):
         event.stop()
         self.save_draft_now()
         self.remove_class("-editing")
-        self.screen.query_one("#queue").focus() if not self.screen.has_class("-narrow") else self.focus()
+        self.screen.query_one("#queue").focus() if not self.screen.has_class(
+            "-narrow"
+        ) else self.focus()
 
     @on(ReplyEditor.Send)
     def send(self, event: ReplyEditor.Send) -> None:
@@ -369,30 +435,39 @@ class DetailPane(Vertical):
 
     @work(thread=True, group="send", exit_on_error=False)
     def submit(self, number: int, version: int, mode: str, text: str) -> None:
-        from models import actions
+        from models import work
 
         ctx = self.sd.ctx
         try:
             if mode == "reply":
-                result = actions.reply(ctx.store, number, ctx.actor, text, expected_version=version,
-                                       config=ctx.config)
+                result = work.reply(
+                    ctx.store, number, ctx.actor, text, expected_version=version, config=ctx.config
+                )
                 outcome = f"Reply to #{number} queued for {result.to_address}"
                 if result.first_response:
-                    outcome += " · first response " + ("in time" if result.first_response_met else "late")
+                    outcome += " · first response " + (
+                        "in time" if result.first_response_met else "late"
+                    )
             else:
-                actions.note(ctx.store, number, ctx.actor, text, expected_version=version)
+                work.note(ctx.store, number, ctx.actor, text, expected_version=version)
                 outcome = f"Note added to #{number}"
         except Conflict as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="Not sent: someone got there first",
-                                      severity="warning", timeout=10)
+            self.app.call_from_thread(
+                self.notify,
+                str(exc),
+                title="Not sent: someone got there first",
+                severity="warning",
+                timeout=10,
+            )
             self.app.call_from_thread(self.reload)
             return
         except ActionError as exc:
             self.app.call_from_thread(self.notify, str(exc), title="Not sent", severity="error")
             return
         except Exception as exc:  # the store went away: keep the text, say why
-            self.app.call_from_thread(self.notify, f"{exc}", title="Not sent (text kept)",
-                                      severity="error")
+            self.app.call_from_thread(
+                self.notify, f"{exc}", title="Not sent (text kept)", severity="error"
+            )
             return
         self.app.call_from_thread(self._sent, outcome)
 

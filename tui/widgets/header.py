@@ -32,7 +32,9 @@ class HeaderBar(Static):
         self.zone = ZoneInfo(zone)
         self._last = ""
 
-    def show(self, now: float, waiting: int, emergencies: int, breached: int, extra: str = "") -> None:
+    def show(
+        self, now: float, waiting: int, emergencies: int, breached: int, extra: str = ""
+    ) -> None:
         local = dt.datetime.fromtimestamp(now, self.zone)
         is_open = self.calendar.is_open(now)
         change = self.calendar.next_change(now)

@@ -54,9 +54,19 @@ class QueueFilter:
     text: str = ""
 
     def describe(self) -> str:
-        parts = [{"waiting": "waiting", "all": "all tickets", "not_entitled": "not entitled"}[self.view]]
-        parts += [name for name, on in (("emergencies", self.emergencies), ("mine", self.mine),
-                                        ("unassigned", self.unassigned), ("breached", self.breached)) if on]
+        parts = [
+            {"waiting": "waiting", "all": "all tickets", "not_entitled": "not entitled"}[self.view]
+        ]
+        parts += [
+            name
+            for name, on in (
+                ("emergencies", self.emergencies),
+                ("mine", self.mine),
+                ("unassigned", self.unassigned),
+                ("breached", self.breached),
+            )
+            if on
+        ]
         if self.text:
             parts.append(f"“{self.text}”")
         return " · ".join(parts)
@@ -301,8 +311,15 @@ class QueueView(ScrollView, can_focus=True):
                 continue
             # same ticket, same style: resend only up to the last changed character
             # ("42m 10s" -> "42m 09s" costs 8 cells, not 19): SSH bandwidth
-            old_text, new_text = pad(painted[1], COUNTDOWN_WIDTH - 2), pad(cell.text, COUNTDOWN_WIDTH - 2)
-            last = max(i for i, (a, b) in enumerate(zip(old_text, new_text, strict=False)) if a != b) if old_text != new_text else 0
+            old_text, new_text = (
+                pad(painted[1], COUNTDOWN_WIDTH - 2),
+                pad(cell.text, COUNTDOWN_WIDTH - 2),
+            )
+            last = (
+                max(i for i, (a, b) in enumerate(zip(old_text, new_text, strict=False)) if a != b)
+                if old_text != new_text
+                else 0
+            )
             self.refresh(Region(0, y, min(last + 2, COUNTDOWN_WIDTH), 1))
 
     # ------------------------------------------------------------------ cursor
@@ -374,11 +391,23 @@ class QueueView(ScrollView, can_focus=True):
         kind_style = self.get_component_rich_style("queue--emergency") if emergency else Style()
         customer_width, subject_width = column_widths(width)
         segments = [
-            Segment(pad(f"#{row.number}", NUMBER_WIDTH), base + self.get_component_rich_style("queue--number") + cursor),
-            Segment(pad(KIND_LABEL.get(row.kind, row.kind), KIND_WIDTH), base + kind_style + cursor),
+            Segment(
+                pad(f"#{row.number}", NUMBER_WIDTH),
+                base + self.get_component_rich_style("queue--number") + cursor,
+            ),
+            Segment(
+                pad(KIND_LABEL.get(row.kind, row.kind), KIND_WIDTH), base + kind_style + cursor
+            ),
             Segment(pad(safe_line(row.customer), customer_width), base + cursor),
-            Segment(pad(safe_line(row.subject), subject_width), base + (kind_style if emergency else Style()) + cursor),
-            Segment(" " + pad(self.flags(row)[: FLAGS_WIDTH - 1].rjust(FLAGS_WIDTH - 1), FLAGS_WIDTH - 1), base + self.get_component_rich_style("queue--flags") + cursor),
+            Segment(
+                pad(safe_line(row.subject), subject_width),
+                base + (kind_style if emergency else Style()) + cursor,
+            ),
+            Segment(
+                " "
+                + pad(self.flags(row)[: FLAGS_WIDTH - 1].rjust(FLAGS_WIDTH - 1), FLAGS_WIDTH - 1),
+                base + self.get_component_rich_style("queue--flags") + cursor,
+            ),
         ]
         strip = Strip(segments).crop(0, max(width - COUNTDOWN_WIDTH, 0))
         if len(self._strip_cache) > 4096:
@@ -402,7 +431,14 @@ class QueueView(ScrollView, can_focus=True):
             self._painted.pop(y, None)
             if position == 0 and self.loaded and not self._index:
                 text = "  nothing here — " + self.filter.describe()
-                return Strip([Segment(pad(text, width), self.rich_style + self.get_component_rich_style("queue--none"))])
+                return Strip(
+                    [
+                        Segment(
+                            pad(text, width),
+                            self.rich_style + self.get_component_rich_style("queue--none"),
+                        )
+                    ]
+                )
             return Strip.blank(width, self.rich_style)
         selected = position == self.cursor
         rest = self._rest_of_line(row, width, selected)

@@ -1,0 +1,365 @@
+"""The read model of one ticket, for the detail pane and `shiftdesk show --json`."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from models.actions import _PAST, NotFound
+from models.db import Store
+from models.tables import (
+    Attachment,
+    AuditEvent,
+    Customer,
+    License,
+    Message,
+    OutboxEntry,
+    PhoneCall,
+    PhoneDecision,
+    Product,
+    Rsaa,
+    Technician,
+    Ticket,
+)
+
+# --------------------------------------------------------------------------- the detail read model
+
+
+@dataclass(frozen=True)
+class CustomerInfo:
+    id: int
+    name: str
+    email: str
+    organization: str | None
+    timezone: str | None
+
+
+@dataclass(frozen=True)
+class LicenseInfo:
+    id: int
+    key: str
+    product: str
+    latest_version: str
+    version_in_use: str
+    purchased_on: str
+    ms_expires_on: str
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    id: int
+    direction: str  # in | out | note
+    author: str
+    created_at: float
+    subject: str
+    body: str
+    rfc_message_id: str | None
+    in_reply_to: str | None
+    references: str | None
+    attachments: list[str]  # file names
+
+
+@dataclass(frozen=True)
+class PhoneDecisionInfo:
+    id: int
+    decision: str  # granted | declined
+    technician: str
+    phone_number: str | None
+    scheduled_at: float | None
+    customer_timezone: str | None
+    note: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    id: int
+    technician: str
+    called_at: float
+    duration_seconds: int
+    notes: str
+    counts_as_first_response: bool
+
+
+@dataclass(frozen=True)
+class RsaaInfo:
+    id: int
+    accepted_by_name: str
+    accepted_by_email: str
+    accepted_at: float
+    server: str
+    method: str
+    tool_name: str | None
+    source_ip: str
+    temp_account: str | None
+    notes: str | None
+    recorded_by: str
+    recorded_at: float
+    revoked_at: float | None
+    revoked_by: str | None
+    revoke_reason: str | None
+
+
+@dataclass(frozen=True)
+class OutboxInfo:
+    id: int
+    message_id: int | None
+    kind: str
+    to_address: str
+    subject: str
+    rfc_message_id: str
+    status: str  # queued | sent | failed
+    attempts: int
+    next_attempt_at: float
+    last_error: str | None
+    created_at: float
+    sent_at: float | None
+
+
+@dataclass(frozen=True)
+class AuditInfo:
+    id: int
+    actor: str
+    action: str
+    detail: dict[str, Any] | None
+    process: str  # host:pid:program
+    created_at: float
+
+    @property
+    def summary(self) -> str:
+        """ "alice@example.com replied to it" style, for the history list."""
+        return f"{self.actor} {_PAST.get(self.action, self.action)}"
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    """Everything the detail pane and `show --json` show about one ticket (plain values)."""
+
+    number: int
+    kind: str
+    status: str
+    subject: str
+    requester_email: str
+    entitlement: str
+    entitlement_note: str | None
+    received_at: float
+    waiting_since: float | None
+    first_response_at: float | None
+    first_response_met: bool | None
+    assignee: str | None  # technician email
+    phone_requested: bool
+    phone_escalated: bool
+    refund_requested: bool
+    closed_at: float | None
+    updated_at: float
+    version: int
+    customer: CustomerInfo | None
+    license: LicenseInfo | None
+    messages: list[MessageInfo]
+    phone_decisions: list[PhoneDecisionInfo]
+    calls: list[CallInfo]
+    rsaas: list[RsaaInfo]
+    outbox: list[OutboxInfo]
+    audit: list[AuditInfo]
+
+    @property
+    def active_rsaa(self) -> RsaaInfo | None:
+        return next((r for r in self.rsaas if r.revoked_at is None), None)
+
+    def to_json(self, zone: str | None = None) -> dict[str, Any]:
+        """A JSON-ready dict. Times are epoch seconds, or ISO 8601 in `zone` when given."""
+        data = asdict(self)
+        if zone is None:
+            return data
+        tz = ZoneInfo(zone)
+
+        def convert(value: Any, key: str = "") -> Any:
+            if isinstance(value, dict):
+                return {k: convert(v, k) for k, v in value.items()}
+            if isinstance(value, list):
+                return [convert(v) for v in value]
+            if isinstance(value, float) and (key.endswith("_at") or key == "waiting_since"):
+                return _dt.datetime.fromtimestamp(value, tz).isoformat(timespec="seconds")
+            return value
+
+        return {k: convert(v, k) for k, v in data.items()}
+
+
+def ticket_detail(store: Store, number: int) -> TicketDetail:
+    """The read model of one ticket; NotFound when there is none."""
+    with store.session() as session:
+        ticket = session.get(Ticket, number)
+        if ticket is None:
+            raise NotFound(f"there is no ticket #{number}")
+        technicians: dict[int | None, str] = {
+            row.id: row.email for row in session.execute(select(Technician)).scalars()
+        }
+
+        def tech(technician_id: int | None) -> str:
+            return technicians.get(technician_id, "?")
+
+        customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+        license_info = None
+        if ticket.license_id is not None:
+            found = session.execute(
+                select(License, Product)
+                .join(Product, col(Product.id) == col(License.product_id))
+                .where(col(License.id) == ticket.license_id)
+            ).first()
+            if found is not None:
+                lic, product = found
+                license_info = LicenseInfo(
+                    lic.id or 0,
+                    lic.key,
+                    product.name,
+                    product.latest_version,
+                    lic.version_in_use,
+                    lic.purchased_on,
+                    lic.ms_expires_on,
+                )
+        messages = list(
+            session.execute(
+                select(Message)
+                .where(col(Message.ticket_number) == number)
+                .order_by(col(Message.created_at), col(Message.id))
+            ).scalars()
+        )
+        names: dict[int, list[str]] = {}
+        if messages:
+            for message_id, filename in session.execute(
+                select(col(Attachment.message_id), col(Attachment.filename))
+                .where(col(Attachment.message_id).in_([m.id for m in messages]))
+                .order_by(col(Attachment.id))
+            ):
+                names.setdefault(message_id, []).append(filename)
+
+        def rows(table: Any, order: Any) -> list[Any]:
+            return list(
+                session.execute(
+                    select(table).where(table.ticket_number == number).order_by(order, table.id)
+                ).scalars()
+            )
+
+        return TicketDetail(
+            number=number,
+            kind=ticket.kind,
+            status=ticket.status,
+            subject=ticket.subject,
+            requester_email=ticket.requester_email,
+            entitlement=ticket.entitlement,
+            entitlement_note=ticket.entitlement_note,
+            received_at=ticket.received_at,
+            waiting_since=ticket.waiting_since,
+            first_response_at=ticket.first_response_at,
+            first_response_met=ticket.first_response_met,
+            assignee=technicians.get(ticket.assignee_id) if ticket.assignee_id else None,
+            phone_requested=ticket.phone_requested,
+            phone_escalated=ticket.phone_escalated,
+            refund_requested=ticket.refund_requested,
+            closed_at=ticket.closed_at,
+            updated_at=ticket.updated_at,
+            version=ticket.version,
+            customer=CustomerInfo(
+                customer.id or 0,
+                customer.name,
+                customer.email,
+                customer.organization,
+                customer.timezone,
+            )
+            if customer
+            else None,
+            license=license_info,
+            messages=[
+                MessageInfo(
+                    m.id or 0,
+                    m.direction,
+                    m.author,
+                    m.created_at,
+                    m.subject,
+                    m.body,
+                    m.rfc_message_id,
+                    m.in_reply_to,
+                    m.references,
+                    names.get(m.id or 0, []),
+                )
+                for m in messages
+            ],
+            phone_decisions=[
+                PhoneDecisionInfo(
+                    d.id,
+                    d.decision,
+                    tech(d.technician_id),
+                    d.phone_number,
+                    d.scheduled_at,
+                    d.customer_timezone,
+                    d.note,
+                    d.created_at,
+                )
+                for d in rows(PhoneDecision, PhoneDecision.created_at)
+            ],
+            calls=[
+                CallInfo(
+                    c.id,
+                    tech(c.technician_id),
+                    c.called_at,
+                    c.duration_seconds,
+                    c.notes,
+                    c.counts_as_first_response,
+                )
+                for c in rows(PhoneCall, PhoneCall.called_at)
+            ],
+            rsaas=[
+                RsaaInfo(
+                    r.id,
+                    r.accepted_by_name,
+                    r.accepted_by_email,
+                    r.accepted_at,
+                    r.server,
+                    r.method,
+                    r.tool_name,
+                    r.source_ip,
+                    r.temp_account,
+                    r.notes,
+                    tech(r.recorded_by_id),
+                    r.recorded_at,
+                    r.revoked_at,
+                    tech(r.revoked_by_id) if r.revoked_by_id else None,
+                    r.revoke_reason,
+                )
+                for r in rows(Rsaa, Rsaa.recorded_at)
+            ],
+            outbox=[
+                OutboxInfo(
+                    o.id,
+                    o.message_id,
+                    o.kind,
+                    o.to_address,
+                    o.subject,
+                    o.rfc_message_id,
+                    o.status,
+                    o.attempts,
+                    o.next_attempt_at,
+                    o.last_error,
+                    o.created_at,
+                    o.sent_at,
+                )
+                for o in rows(OutboxEntry, OutboxEntry.created_at)
+            ],
+            audit=[
+                AuditInfo(
+                    e.id,
+                    e.actor,
+                    e.action,
+                    json.loads(e.detail) if e.detail else None,
+                    e.process,
+                    e.created_at,
+                )
+                for e in rows(AuditEvent, AuditEvent.id)
+            ],
+        )

@@ -1,0 +1,460 @@
+"""Working a ticket: replies (with their outbox entry and the first response), notes, drafts,
+release, reclassify, and the customer writing again. One transaction per public call."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from models.actions import (
+    ActionError,
+    Actor,
+    NotFound,
+    action,
+    audit,
+    lock_ticket,
+    mark_changed,
+    normalize_email,
+    now,
+    technician_for,
+)
+from models.calendar import BusinessCalendar
+from models.config import Config
+from models.db import Store
+from models.outbox import enqueue, make_message_id
+from models.sla import ClockKind, SlaPolicy
+from models.tables import (
+    Draft,
+    Message,
+    MessageDirection,
+    Technician,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+)
+
+# --------------------------------------------------------------------------- working a ticket
+#
+# Everything below is one transaction per public call. Validation happens before the first write
+# where it can; anything refused later raises inside `action()`, which rolls the whole thing back.
+
+MAX_BODY_CHARS = 200_000
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|fwd?)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+MAX_REFERENCES = 20  # keep the References header bounded on very long threads
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    """What `reply` committed: the ticket as it now stands and the queued mail."""
+
+    ticket: Ticket
+    message_id: int  # messages.id of the outbound message
+    outbox_id: int
+    rfc_message_id: str  # the Message-ID the customer will see
+    subject: str
+    to_address: str
+    first_response: bool  # this reply was the ticket's first response
+    first_response_met: bool | None  # the ticket's (possibly earlier) verdict
+
+
+def reply_subject(subject: str, number: int) -> str:
+    """ "Re: [#N] subject" without piling up "Re:" prefixes or repeating the tag."""
+    text = " ".join((subject or "").split())
+    tag = f"[#{number}]"
+    while True:
+        stripped = _REPLY_PREFIX.sub("", text)
+        stripped = stripped.replace(tag, " ").strip() if stripped.startswith(tag) else stripped
+        stripped = " ".join(stripped.split())
+        if stripped == text:
+            break
+        text = stripped
+    text = " ".join(text.replace(tag, " ").split())
+    return f"Re: {tag} {text}" if text else f"Re: {tag}"
+
+
+_policy_cache: dict[tuple[str, str], SlaPolicy] = {}
+
+
+def sla_policy(config: Config) -> SlaPolicy:
+    """The SLA policy for `config` (built once per distinct calendar + targets)."""
+    key = (repr(config.calendar), repr(config.sla))
+    policy = _policy_cache.get(key)
+    if policy is None:
+        policy = SlaPolicy(BusinessCalendar.from_config(config.calendar), config.sla)
+        _policy_cache[key] = policy
+    return policy
+
+
+def first_response_deadline(ticket: Ticket, config: Config) -> float:
+    """Deadline of the first response: wall clock for emergencies, business time otherwise."""
+    kind: ClockKind = "emergency" if ticket.kind == TicketKind.EMERGENCY else "standard"
+    return sla_policy(config).deadline(kind, ticket.received_at)
+
+
+def _record_first_response(ticket: Ticket, at: float, config: Config) -> bool:
+    """Stop the first-response clock if it still runs; True when this was the first."""
+    if ticket.first_response_at is not None:
+        return False
+    ticket.first_response_at = at
+    ticket.first_response_met = at <= first_response_deadline(ticket, config)
+    return True
+
+
+def _check_body(body: str, what: str) -> str:
+    if not body or not body.strip():
+        raise ActionError(f"the {what} is empty")
+    if len(body) > MAX_BODY_CHARS:
+        raise ActionError(
+            f"the {what} is too long ({len(body):,} characters, at most {MAX_BODY_CHARS:,})"
+        )
+    return body
+
+
+def _check_open(ticket: Ticket, doing: str) -> None:
+    if ticket.status == TicketStatus.CLOSED:
+        raise ActionError(f"#{ticket.number} is closed: reopen it before you {doing}")
+
+
+def _latest_inbound(session: Session, number: int) -> Message | None:
+    return session.execute(
+        select(Message)
+        .where(col(Message.ticket_number) == number, col(Message.direction) == MessageDirection.IN)
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _thread_headers(parent: Message | None) -> tuple[str | None, str | None]:
+    """In-Reply-To and References (RFC 5322 3.6.4) for a reply to `parent`."""
+    if parent is None or not parent.rfc_message_id:
+        return None, None
+    chain = (parent.references or "").split()
+    if parent.rfc_message_id not in chain:
+        chain.append(parent.rfc_message_id)
+    if len(chain) > MAX_REFERENCES:  # keep the thread's root and the newest ones
+        chain = [chain[0], *chain[-(MAX_REFERENCES - 1) :]]
+    return parent.rfc_message_id, " ".join(chain)
+
+
+def _mail_domain(config: Config) -> str | None:
+    address = config.smtp.from_address
+    return address.rsplit("@", 1)[1].strip(" >") if "@" in address else None
+
+
+def _delete_draft(session: Session, number: int, technician_id: int | None) -> None:
+    session.execute(
+        delete(Draft).where(
+            col(Draft.ticket_number) == number, col(Draft.technician_id) == technician_id
+        )
+    )
+
+
+def _send_reply(
+    session: Session,
+    ticket: Ticket,
+    actor: Actor,
+    body: str,
+    at: float,
+    config: Config,
+    *,
+    audit_action: str = "reply",
+    **audit_detail: Any,
+) -> ReplyResult:
+    """Outbound message + outbox entry + first response + audit, in the caller's transaction."""
+    number = ticket.number
+    assert number is not None
+    me = technician_for(session, actor)
+    parent = _latest_inbound(session, number)
+    in_reply_to, references = _thread_headers(parent)
+    to_address = (
+        parent.author if parent is not None and "@" in parent.author else ticket.requester_email
+    )
+    subject = reply_subject(ticket.subject, number)
+    rfc_message_id = make_message_id(number, _mail_domain(config))
+    message = Message(
+        ticket_number=number,
+        direction=MessageDirection.OUT,
+        author=normalize_email(actor.email),
+        technician_id=me.id,
+        created_at=at,
+        subject=subject,
+        body=body,
+        rfc_message_id=rfc_message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+    )
+    session.add(message)
+    session.flush()
+    assert message.id is not None
+    entry = enqueue(
+        session,
+        to_address=to_address,
+        subject=subject,
+        body=body,
+        at=at,
+        ticket_number=number,
+        message_id=message.id,
+        in_reply_to=in_reply_to,
+        references=references,
+        rfc_message_id=rfc_message_id,
+    )
+    assert entry.id is not None
+    first = _record_first_response(ticket, at, config)
+    ticket.status = TicketStatus.ANSWERED
+    ticket.waiting_since = None
+    _delete_draft(session, number, me.id)
+    audit(
+        session,
+        number,
+        actor,
+        audit_action,
+        at,
+        message=message.id,
+        outbox=entry.id,
+        to=to_address,
+        first_response=first,
+        first_response_met=ticket.first_response_met if first else None,
+        **audit_detail,
+    )
+    return ReplyResult(
+        ticket=ticket,
+        message_id=message.id,
+        outbox_id=entry.id,
+        rfc_message_id=rfc_message_id,
+        subject=subject,
+        to_address=to_address,
+        first_response=first,
+        first_response_met=ticket.first_response_met,
+    )
+
+
+def reply(
+    store: Store,
+    number: int,
+    actor: Actor,
+    body: str,
+    *,
+    expected_version: int | None = None,
+    at: float | None = None,
+    config: Config | None = None,
+) -> ReplyResult:
+    """Email the customer: message, outbox entry, first response, status answered, draft gone.
+
+    `config` supplies the SLA calendar/targets (first response verdict) and the Message-ID
+    domain (the SMTP from address); defaults to `Config()`.
+    """
+    at = now() if at is None else at
+    config = config or Config()
+    _check_body(body, "reply")
+    with action(store) as session:
+        ticket = lock_ticket(session, number, expected_version, at)
+        _check_open(ticket, "reply")
+        result = _send_reply(session, ticket, actor, body, at, config)
+        mark_changed(session, number, at)
+        return result
+
+
+def note(
+    store: Store,
+    number: int,
+    actor: Actor,
+    body: str,
+    *,
+    expected_version: int | None = None,
+    at: float | None = None,
+    clear_draft: bool = False,
+) -> Ticket:
+    """An internal note (never mailed). Works on closed tickets too: history may need a word.
+
+    `clear_draft` deletes the author's draft, for an editor that composed the note in it.
+    """
+    at = now() if at is None else at
+    _check_body(body, "note")
+    with action(store) as session:
+        ticket = lock_ticket(session, number, expected_version, at)
+        me = technician_for(session, actor)
+        message = Message(
+            ticket_number=number,
+            direction=MessageDirection.NOTE,
+            author=normalize_email(actor.email),
+            technician_id=me.id,
+            created_at=at,
+            subject=ticket.subject,
+            body=body,
+        )
+        session.add(message)
+        session.flush()
+        if clear_draft:
+            _delete_draft(session, number, me.id)
+        audit(session, number, actor, "note", at, message=message.id)
+        mark_changed(session, number, at)
+        return ticket
+
+
+def save_draft(store: Store, number: int, actor: Actor, body: str, at: float | None = None) -> None:
+    """Keep the technician's unsent reply (one per ticket and technician).
+
+    Not a ticket change: no version bump, no audit event, no change-log row, so saving as you
+    type never collides with anyone. An empty (or blank) body deletes the draft.
+    """
+    at = now() if at is None else at
+    if len(body) > MAX_BODY_CHARS:
+        raise ActionError(f"the draft is too long ({len(body):,} characters)")
+    with action(store) as session:
+        if session.get(Ticket, number) is None:
+            raise NotFound(f"there is no ticket #{number}")
+        me = technician_for(session, actor)
+        if not body.strip():
+            _delete_draft(session, number, me.id)
+            return
+        values: dict[str, Any] = {
+            "ticket_number": number,
+            "technician_id": me.id,
+            "body": body,
+            "updated_at": at,
+        }
+        dialect = session.get_bind().dialect.name
+        insert_stmt: Any
+        if dialect == "postgresql":
+            insert_stmt = pg_insert(Draft).values(**values)
+        elif dialect == "sqlite":
+            insert_stmt = sqlite_insert(Draft).values(**values)
+        else:  # pragma: no cover - other backends: read-then-write under the unique constraint
+            existing = session.execute(
+                select(Draft).where(
+                    col(Draft.ticket_number) == number, col(Draft.technician_id) == me.id
+                )
+            ).scalar_one_or_none()
+            if existing is None:
+                session.add(Draft(**values))
+            else:
+                existing.body, existing.updated_at = body, at
+            return
+        session.execute(
+            insert_stmt.on_conflict_do_update(
+                index_elements=["ticket_number", "technician_id"],
+                set_={"body": body, "updated_at": at},
+            )
+        )
+
+
+def load_draft(store: Store, number: int, actor: Actor) -> str | None:
+    """The technician's saved draft for the ticket, or None."""
+    email = normalize_email(actor.email)
+    with store.session() as session:
+        return session.execute(
+            select(col(Draft.body))
+            .join(Technician, col(Technician.id) == col(Draft.technician_id))
+            .where(col(Draft.ticket_number) == number, col(Technician.email) == email)
+        ).scalar_one_or_none()
+
+
+def release(
+    store: Store,
+    number: int,
+    actor: Actor,
+    *,
+    expected_version: int | None = None,
+    at: float | None = None,
+) -> Ticket:
+    """Unassign the ticket (yours or a colleague's; the audit names whose it was)."""
+    at = now() if at is None else at
+    with action(store) as session:
+        ticket = lock_ticket(session, number, expected_version, at)
+        if ticket.assignee_id is None:
+            raise ActionError(f"#{number} is not assigned to anyone")
+        previous = session.get(Technician, ticket.assignee_id)
+        ticket.assignee_id = None
+        audit(
+            session,
+            number,
+            actor,
+            "release",
+            at,
+            previous_assignee=previous.email if previous else None,
+        )
+        mark_changed(session, number, at)
+        return ticket
+
+
+def reclassify(
+    store: Store,
+    number: int,
+    actor: Actor,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+    at: float | None = None,
+    config: Config | None = None,
+) -> Ticket:
+    """Emergency -> standard: its clock becomes business time from the original received time,
+    and a refund is recorded as requested. An already given first response is re-judged on the
+    standard clock."""
+    at = now() if at is None else at
+    config = config or Config()
+    reason_text = " ".join((reason or "").split())
+    if not reason_text:
+        raise ActionError("say why this is not an emergency")
+    with action(store) as session:
+        ticket = lock_ticket(session, number, expected_version, at)
+        if ticket.kind != TicketKind.EMERGENCY:
+            raise ActionError(f"#{number} is a {ticket.kind} ticket, not an emergency")
+        ticket.kind = TicketKind.STANDARD
+        ticket.refund_requested = True
+        verdict_before = ticket.first_response_met
+        if ticket.first_response_at is not None:
+            ticket.first_response_met = ticket.first_response_at <= first_response_deadline(
+                ticket, config
+            )
+        audit(
+            session,
+            number,
+            actor,
+            "reclassify",
+            at,
+            reason=reason_text,
+            from_kind=TicketKind.EMERGENCY,
+            to_kind=TicketKind.STANDARD,
+            refund_requested=True,
+            first_response_met_before=verdict_before,
+            first_response_met=ticket.first_response_met,
+        )
+        mark_changed(session, number, at)
+        return ticket
+
+
+def customer_wrote(session: Session, ticket: Ticket, message: Message, at: float) -> None:
+    """A customer's new message on an existing ticket (intake's building block).
+
+    The caller has locked the ticket (`lock_ticket`) and added `message` in this transaction.
+    The ticket waits for us again: status open (a closed ticket reopens), the clock restarts from
+    this message unless it was already waiting, and a request for a call sets the phone flag.
+    """
+    from models.phone import detect_phone_request
+
+    assert ticket.number is not None
+    previous = ticket.status
+    if ticket.status != TicketStatus.OPEN or ticket.waiting_since is None:
+        ticket.waiting_since = at
+    ticket.status = TicketStatus.OPEN
+    ticket.closed_at = None
+    if detect_phone_request(message.body):
+        ticket.phone_requested = True
+    audit(
+        session,
+        ticket.number,
+        Actor(message.author),
+        "customer_message",
+        at,
+        previous_status=previous,
+        message=message.id,
+        phone_requested=ticket.phone_requested,
+    )
+    mark_changed(session, ticket.number, at)
