@@ -9,6 +9,7 @@ idle CPU while ticking (share of one core), bytes/s written to the terminal, pea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import os
 import pty
@@ -39,7 +40,8 @@ def seed(path: Path, tickets: int, worst: bool) -> None:
         with store.transaction() as session:
             session.execute(
                 text(
-                    "UPDATE tickets SET kind = 'emergency', received_at = :now - 120 - (number % 3000),"
+                    "UPDATE tickets SET kind = 'emergency',"
+                    " received_at = :now - 120 - (number % 3000),"
                     " waiting_since = :now - 120 - (number % 3000)"
                 ),
                 {"now": now},
@@ -109,10 +111,8 @@ def measure(db: Path, seconds: float) -> dict[str, float]:
         if done:
             break
         if select.select([fd], [], [], 0.05)[0]:
-            try:
+            with contextlib.suppress(OSError):
                 os.read(fd, 65536)
-            except OSError:
-                pass
     else:
         os.kill(pid, 9)
         os.waitpid(pid, 0)

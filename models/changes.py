@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
+from sqlmodel import col
 
 from models.actions import NOTIFY_CHANNEL
 from models.db import Store
@@ -32,7 +33,8 @@ class ChangeFeed:
 
     def _max_id(self) -> int:
         with self.store.engine.connect() as conn:
-            return int(conn.execute(select(func.coalesce(func.max(ChangeLog.id), 0))).scalar_one())
+            newest = conn.execute(select(func.max(col(ChangeLog.id)))).scalar_one()
+            return int(newest or 0)
 
     def _sqlite_changed(self) -> bool:
         if self._conn is None:
@@ -75,12 +77,12 @@ class ChangeFeed:
             return set()
         with self.store.engine.connect() as conn:
             rows = conn.execute(
-                select(ChangeLog.id, ChangeLog.ticket_number)
-                .where(ChangeLog.id > self.last_id)  # type: ignore[arg-type,operator]
-                .order_by(ChangeLog.id)  # type: ignore[arg-type]
+                select(col(ChangeLog.id), col(ChangeLog.ticket_number))
+                .where(col(ChangeLog.id) > self.last_id)
+                .order_by(col(ChangeLog.id))
             ).all()
         if rows:
-            self.last_id = int(rows[-1][0])
+            self.last_id = int(rows[-1][0] or 0)
         return {int(r[1]) for r in rows}
 
     def close(self) -> None:

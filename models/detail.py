@@ -134,7 +134,7 @@ class AuditInfo:
     @property
     def summary(self) -> str:
         """ "alice@example.com replied to it" style, for the history list."""
-        return f"{self.actor} {_PAST.get(self.action, self.action)}"
+        return f"{self.actor} {_PAST.get(self.action, self.action)} it"
 
 
 @dataclass(frozen=True)

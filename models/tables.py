@@ -78,7 +78,7 @@ class License(SQLModel, table=True):
 
 
 class MsTerm(SQLModel, table=True):
-    """One period of Maintenance and Support: the purchase's 12 months, a renewal, a reinstatement."""
+    """One period of Maintenance and Support: a purchase's 12 months, a renewal, a reinstatement."""
 
     __tablename__ = "ms_terms"
     id: int | None = Field(default=None, primary_key=True)
@@ -222,7 +222,7 @@ class PhoneCall(SQLModel, table=True):
 
 
 class Rsaa(SQLModel, table=True):
-    """Remote Server Access Agreement: one ticket, never moved, never reused. No credentials, ever."""
+    """Remote Server Access Agreement: one ticket, never moved or reused. No credentials, ever."""
 
     __tablename__ = "rsaas"
     __table_args__ = (

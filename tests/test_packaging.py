@@ -58,7 +58,8 @@ def test_stylesheet_is_found_from_a_checkout() -> None:
 
 @pytest.mark.skipif(
     not os.environ.get("SHIFTDESK_PACKAGING_TEST"),
-    reason="installs the wheel into a fresh venv (slow); set SHIFTDESK_PACKAGING_TEST=1 (.ci/run does)",
+    reason="installs the wheel in a fresh venv (slow): "
+    "set SHIFTDESK_PACKAGING_TEST=1 (.ci/run does)",
 )
 def test_wheel_installs_in_a_fresh_venv_and_boots(tmp_path: Path) -> None:
     dist = tmp_path / "dist"

@@ -68,7 +68,7 @@ def test_create_take_close_reopen_are_audited(store: Store) -> None:
 def test_stale_version_is_refused_and_says_who(store: Store) -> None:
     number = _ticket(store)
     actions.take(store, number, ALICE, expected_version=1)
-    with pytest.raises(Conflict, match="alice@example.com took it"):
+    with pytest.raises(Conflict, match=r"alice@example\.com took it"):
         actions.take(store, number, BOB, expected_version=1)
     with store.session() as s:
         assert s.execute(text("SELECT version FROM tickets")).scalar() == 2
@@ -112,9 +112,9 @@ def test_close_revokes_active_rsaa_and_reopen_keeps_it_revoked(store: Store) -> 
 def test_database_refuses_a_second_active_rsaa(store: Store) -> None:
     number = _ticket(store)
     insert = text(
-        "INSERT INTO rsaas (ticket_number, accepted_by_name, accepted_by_email, accepted_at, server,"
-        " method, source_ip, recorded_by_id, recorded_at) VALUES (:n, 'Jo', 'jo@c', 1, 's', 'rdp',"
-        " '203.0.113.10', :t, 1)"
+        "INSERT INTO rsaas (ticket_number, accepted_by_name, accepted_by_email, accepted_at,"
+        " server, method, source_ip, recorded_by_id, recorded_at)"
+        " VALUES (:n, 'Jo', 'jo@c', 1, 's', 'rdp', '203.0.113.10', :t, 1)"
     )
     with store.transaction() as s:
         tech = actions.technician_for(s, ALICE)

@@ -132,9 +132,7 @@ async def test_bad_input_shows_inline_errors_and_saves_nothing(sqlite_store: Sto
         await type_into(pilot, "accepted_by_email", "jo@customer.example")
         assert row_message(modal, "accepted_by_email") == ""
     assert active_rsaa(sqlite_store, OPEN_PLAIN) is None
-    assert all(
-        a.action != "rsaa_record" for a in ticket_detail(sqlite_store, OPEN_PLAIN).audit
-    )
+    assert all(a.action != "rsaa_record" for a in ticket_detail(sqlite_store, OPEN_PLAIN).audit)
 
 
 async def test_screen_share_refused_without_phone_escalation(sqlite_store: Store) -> None:

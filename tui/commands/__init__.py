@@ -1,4 +1,4 @@
-"""Subcommands of `shiftdesk`. Each module defines click commands; none imports Textual at import time."""
+"""Subcommands of `shiftdesk`: click commands; none imports Textual at import time."""
 
 from __future__ import annotations
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tui.cli import Settings, common_options, fail, settings
 
+if TYPE_CHECKING:
+    from tui.context import AppContext
 
-def build_context(s: Settings, *, demo: bool = False, speed: float = 1.0):  # type: ignore[no-untyped-def]
+
+def build_context(s: Settings, *, demo: bool = False, speed: float = 1.0) -> AppContext:
     from models.actions import Actor, set_program
     from models.config import ConfigError, load_config
     from models.db import StoreError, open_store

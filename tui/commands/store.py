@@ -201,11 +201,16 @@ def show_command(number: int, as_json: bool) -> None:
     def when(ts: float | None) -> str:
         return dt.datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M %Z") if ts else "—"
 
+    customer = (
+        f"{safe_line(detail.customer.name)} <{safe_line(detail.customer.email)}>"
+        if detail.customer
+        else f"unknown sender <{safe_line(detail.requester_email)}>"
+    )
     lines = [
         f"#{detail.number} {safe_line(detail.subject)}",
         f"{detail.kind} · {detail.status} · received {when(detail.received_at)} · "
         f"{detail.assignee or 'unassigned'}",
-        f"customer: {safe_line(detail.customer.name) + ' <' + detail.customer.email + '>' if detail.customer else safe_line(detail.requester_email)}",
+        f"customer: {customer}",
         f"support: {detail.entitlement}"
         + (f" — {safe_line(detail.entitlement_note)}" if detail.entitlement_note else ""),
     ]
@@ -213,7 +218,8 @@ def show_command(number: int, as_json: bool) -> None:
     if detail.active_rsaa:
         r = detail.active_rsaa
         lines.append(
-            f"RSAA active since {when(r.accepted_at)}: {safe_line(r.server)} via {r.tool_name or r.method}"
+            f"RSAA active since {when(r.accepted_at)}: {safe_line(r.server)} via "
+            f"{safe_line(r.tool_name or r.method)}"
         )
     for m in detail.messages:
         lines.append(f"\n--- {m.direction} · {safe_line(m.author)} · {when(m.created_at)}")

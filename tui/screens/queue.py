@@ -58,10 +58,10 @@ class ColumnHeader(Static):
 class QueueScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "filter_text", "Filter", id="queue.filter"),
-        Binding("e", "toggle('emergencies')", "Emergencies", id="queue.emergencies"),
-        Binding("m", "toggle('mine')", "Mine", id="queue.mine"),
-        Binding("u", "toggle('unassigned')", "Unassigned", id="queue.unassigned"),
-        Binding("b", "toggle('breached')", "Breached", id="queue.breached"),
+        Binding("e", "toggle_filter('emergencies')", "Emergencies", id="queue.emergencies"),
+        Binding("m", "toggle_filter('mine')", "Mine", id="queue.mine"),
+        Binding("u", "toggle_filter('unassigned')", "Unassigned", id="queue.unassigned"),
+        Binding("b", "toggle_filter('breached')", "Breached", id="queue.breached"),
         Binding("w", "view('waiting')", "Waiting", show=False, id="queue.view_waiting"),
         Binding("l", "view('all')", "All", show=False, id="queue.view_all"),
         Binding(
@@ -240,7 +240,7 @@ class QueueScreen(Screen[None]):
 
     # ------------------------------------------------------------------ filters
 
-    def action_toggle(self, name: str) -> None:
+    def action_toggle_filter(self, name: str) -> None:
         current = self.queue.filter
         flags = {name: not getattr(current, name)}
         self.queue.set_filter(QueueFilter(**{**current.__dict__, **flags}))
@@ -318,6 +318,7 @@ class QueueScreen(Screen[None]):
         self.run_ticket_action(
             f"#{number} is yours",
             lambda: actions.take(ctx.store, number, ctx.actor, expected_version=version),
+            number=number,
         )
 
     def _open_editor(self, mode: str) -> None:
@@ -350,6 +351,7 @@ class QueueScreen(Screen[None]):
                 self.run_ticket_action(
                     f"#{number} closed (any active RSAA revoked)",
                     lambda: actions.close(ctx.store, number, ctx.actor, expected_version=version),
+                    number=number,
                 )
 
         self.app.push_screen(
@@ -371,9 +373,11 @@ class QueueScreen(Screen[None]):
         self.run_ticket_action(
             f"#{number} reopened",
             lambda: actions.reopen(ctx.store, number, ctx.actor, expected_version=version),
+            number=number,
         )
 
     def action_reclassify(self) -> None:
+        from models.work import reclassify
         from tui.screens.prompts import AskReason
 
         target = self._ticket()
@@ -386,9 +390,15 @@ class QueueScreen(Screen[None]):
             if reason:
                 self.run_ticket_action(
                     f"#{number} is now standard (refund requested)",
-                    lambda: work.reclassify(
-                        ctx.store, number, ctx.actor, reason, expected_version=version
+                    lambda: reclassify(
+                        ctx.store,
+                        number,
+                        ctx.actor,
+                        reason,
+                        expected_version=version,
+                        config=ctx.config,
                     ),
+                    number=number,
                 )
 
         self.app.push_screen(
@@ -412,6 +422,7 @@ class QueueScreen(Screen[None]):
                     lambda: accept_ticket(
                         ctx.store, number, ctx.actor, reason, expected_version=version
                     ),
+                    number=number,
                 )
 
         self.app.push_screen(AskReason(f"Accept not-entitled #{number} anyway: why?"), reason_given)
@@ -437,6 +448,7 @@ class QueueScreen(Screen[None]):
                 lambda: schedule_appointment(
                     ctx.store, number, ctx.actor, when.strip(), zone, 60, note.strip() or None
                 ),
+                number=number,
             )
 
         self.app.push_screen(
@@ -475,7 +487,12 @@ class QueueScreen(Screen[None]):
     def run_ticket_action(
         self, label: str, action: Callable[[], Any], number: int | None = None
     ) -> None:
-        """Run one models.actions call off the event loop; report the outcome as a notification."""
+        """Run one models.actions call off the event loop; report the outcome as a notification.
+
+        Whatever happens, the ticket's row is re-read at once (not at the change feed's next
+        poll), so the next key acts on the version just written, and a refused action shows the
+        state that refused it.
+        """
         try:
             action()
         except Conflict as exc:
@@ -486,6 +503,7 @@ class QueueScreen(Screen[None]):
                 severity="warning",
                 timeout=8,
             )
+            self.refresh_rows(number)
             self.app.call_from_thread(self.detail.reload)
             return
         except (ActionError, StoreError) as exc:
@@ -502,5 +520,17 @@ class QueueScreen(Screen[None]):
                 timeout=10,
             )
             return
+        self.refresh_rows(number)
         self.app.call_from_thread(self.notify, label, timeout=3)
         self.app.call_from_thread(self.detail.reload)
+
+    def refresh_rows(self, number: int | None) -> None:
+        """From a worker thread: re-read one ticket's queue row and merge it."""
+        if number is None:
+            return
+        try:
+            with self.sd.ctx.store.session() as session:
+                rows = load_rows(session, [number])
+        except Exception:  # the feed will catch up; the action's own outcome was reported
+            return
+        self.post_message(TicketsChanged(rows, {number}))

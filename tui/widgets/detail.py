@@ -92,6 +92,7 @@ class DetailPane(Vertical):
         self.mode = "reply"  # reply | note
         self._draft_timer: Timer | None = None
         self._loading_editor = False
+        self._pending_edit: str | None = None  # `r`/`n` pressed before the ticket loaded
 
     @property
     def sd(self) -> ShiftdeskApp:
@@ -117,6 +118,7 @@ class DetailPane(Vertical):
     def show_ticket(self, number: int | None) -> None:
         if number != self.number:
             self.stop_editing(keep_visible=False)
+            self._pending_edit = None
         self.number = number
         if number is None:
             self.detail = None
@@ -159,6 +161,9 @@ class DetailPane(Vertical):
         self.render_detail()
         if message.draft and not self.editor.text and self.mode == "reply":
             self._set_editor_text(message.draft)
+        if self._pending_edit is not None:
+            mode, self._pending_edit = self._pending_edit, None
+            self.start_editing(mode)
 
     # ------------------------------------------------------------------ rendering
 
@@ -297,7 +302,8 @@ class DetailPane(Vertical):
 
             extra.append("\nRSAA      ", style="bold")
             extra.append(
-                f"{'K' if ctx.ascii_flags else '⚿'} active for {span_text(now - active.accepted_at)}",
+                f"{'K' if ctx.ascii_flags else '⚿'} active for "
+                f"{span_text(now - active.accepted_at)}",
                 style="bold magenta",
             )
             extra.append(
@@ -361,7 +367,8 @@ class DetailPane(Vertical):
     # ------------------------------------------------------------------ editor
 
     def start_editing(self, mode: str) -> None:
-        if self.detail is None:
+        if self.detail is None or self.detail.number != self.number:
+            self._pending_edit = mode  # opens as soon as the ticket has loaded
             return
         if self.mode != mode:
             self._set_editor_text("")

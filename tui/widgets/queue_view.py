@@ -36,7 +36,7 @@ KIND_WIDTH = 6
 CUSTOMER_WIDTH = 18
 FLAGS_WIDTH = 9
 
-KIND_LABEL = {
+KIND_LABEL: dict[str, str] = {
     TicketKind.STANDARD: "std",
     TicketKind.EMERGENCY: "EMERG",
     TicketKind.INSTALLATION: "inst",
@@ -252,9 +252,8 @@ class QueueView(ScrollView, can_focus=True):
         if f.view == "waiting":
             if clock_for(row) is None:
                 return False
-        elif f.view == "not_entitled":
-            if row.entitlement != "none" or row.status == "closed":
-                return False
+        elif f.view == "not_entitled" and (row.entitlement != "none" or row.status == "closed"):
+            return False
         if f.emergencies and row.kind != TicketKind.EMERGENCY:
             return False
         if f.mine and (row.assignee or "").lower() != self.me:

@@ -1,0 +1,177 @@
+"""Working a ticket through the real screen: reply, note, drafts, take, close, reclassify."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from models.db import Store
+from models.detail import ticket_detail
+from tests.tui_support import make_app
+from tui.app import ShiftdeskApp
+from tui.widgets.detail import DetailPane, ReplyEditor
+from tui.widgets.queue_view import QueueView
+
+
+async def ready(pilot) -> QueueView:  # type: ignore[no-untyped-def]
+    app: ShiftdeskApp = pilot.app
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    return app.screen.query_one(QueueView)
+
+
+async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+
+
+def first_unassigned_standard(view: QueueView) -> int:
+    for i in range(view.visible_count):
+        row = view.row_at(i)
+        if row and row.kind == "standard" and row.assignee is None and not row.first_response_at:
+            view.cursor = i
+            return row.number
+    raise AssertionError("no unassigned standard ticket in the demo data")
+
+
+async def test_reply_sends_and_records_first_response(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        number = first_unassigned_standard(view)
+        await pilot.press("r")
+        await settle(pilot)
+        editor = app.screen.query_one(ReplyEditor)
+        assert editor.has_focus
+        editor.insert("Please send the service log from C:\\Logs.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        detail = ticket_detail(sqlite_store, number)
+        assert detail.status == "answered" and detail.first_response_at is not None
+        assert detail.messages[-1].direction == "out"
+        assert "C:\\Logs" in detail.messages[-1].body
+        assert detail.outbox and detail.outbox[-1].subject.startswith(f"Re: [#{number}]")
+        assert editor.text == ""
+
+
+async def test_empty_reply_is_refused_and_nothing_is_written(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        number = first_unassigned_standard(view)
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert ticket_detail(sqlite_store, number).first_response_at is None
+        assert any("Nothing to send" in str(n.message) for n in app._notifications)
+
+
+async def test_note_is_internal(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        number = first_unassigned_standard(view)
+        await pilot.press("n")
+        await settle(pilot)
+        app.screen.query_one(ReplyEditor).insert("Customer is on the legacy build.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        detail = ticket_detail(sqlite_store, number)
+        assert detail.messages[-1].direction == "note"
+        assert detail.first_response_at is None and not detail.outbox
+
+
+async def test_draft_survives_an_app_restart(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        number = first_unassigned_standard(view)
+        await pilot.press("r")
+        await settle(pilot)
+        app.screen.query_one(ReplyEditor).insert("Half-written answer")
+        await pilot.pause(1.2)  # the draft is saved after 0.8 s of quiet
+        await settle(pilot)
+    # a second session on the same store (the demo data is already there)
+    again = make_app(sqlite_store, demo_data=False)
+    async with again.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        position = next(i for i in range(view.visible_count) if view.row_at(i).number == number)  # type: ignore[union-attr]
+        view.cursor = position
+        await pilot.press("r")
+        await settle(pilot)
+        assert again.screen.query_one(ReplyEditor).text == "Half-written answer"
+
+
+async def test_take_close_reopen(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        number = first_unassigned_standard(view)
+        await pilot.press("t")
+        await settle(pilot)
+        assert ticket_detail(sqlite_store, number).assignee == "alex@shiftdesk.example"
+        view.cursor = next(i for i in range(view.visible_count) if view.row_at(i).number == number)  # type: ignore[union-attr]
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("y")  # confirm
+        await settle(pilot)
+        assert ticket_detail(sqlite_store, number).status == "closed"
+        await pilot.press("enter")  # open the detail pane on the current row, then reopen by key
+        await settle(pilot)
+        pane = app.screen.query_one(DetailPane)
+        pane.show_ticket(number)
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        assert ticket_detail(sqlite_store, number).status == "open"
+
+
+async def test_close_can_be_cancelled(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        number = first_unassigned_standard(view)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert ticket_detail(sqlite_store, number).status == "open"
+
+
+async def test_reclassify_emergency(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        await pilot.press("e")
+        number = view.current.number  # type: ignore[union-attr]
+        await pilot.press("R")
+        await settle(pilot)
+        await pilot.press(*"not an outage")
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = ticket_detail(sqlite_store, number)
+        assert detail.kind == "standard" and detail.refund_requested
+
+
+async def test_a_conflict_is_refused_with_who_did_it(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        number = first_unassigned_standard(view)
+        # another technician takes it behind our back (the screen still has the old version)
+        from models import actions
+
+        actions.take(sqlite_store, number, actions.Actor("sam@shiftdesk.example"))
+        await pilot.press("t")
+        await settle(pilot)
+        assert ticket_detail(sqlite_store, number).assignee == "sam@shiftdesk.example"
+        assert any("sam@shiftdesk.example took it" in str(n.message) for n in app._notifications)
+        with sqlite_store.session() as s:
+            takes = s.execute(
+                text(
+                    "SELECT count(*) FROM audit_events WHERE ticket_number = :n AND action = 'take'"
+                ),
+                {"n": number},
+            ).scalar()
+        assert takes == 1
