@@ -529,7 +529,7 @@ def test_ticket_detail_has_everything_and_serializes(store: Store) -> None:
         "phone_call",
         "reply",
     ]
-    assert detail.audit[1].summary == "alice@example.com took"
+    assert detail.audit[1].summary == "alice@example.com took it"
     assert detail.audit[1].process.count(":") >= 2
     raw = json.loads(json.dumps(detail.to_json()))
     assert raw["number"] == number and raw["messages"][2]["body"] == "answer"

@@ -8,14 +8,18 @@ or after the subcommand and also come from SHIFTDESK_DB, SHIFTDESK_CONFIG, SHIFT
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from tui import __version__
+
+if TYPE_CHECKING:
+    from models.db import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,6 +85,25 @@ def common_options(func: F) -> F:
 
 def settings() -> Settings:
     return click.get_current_context().find_root().ensure_object(Settings)
+
+
+@contextmanager
+def opened_store() -> Iterator[Store]:
+    """The store from --db / SHIFTDESK_DB, migrated; one-line errors (exit 75 if unreachable)."""
+    from models.db import StoreError, StoreUnavailable, open_store
+
+    try:
+        store = open_store(settings().db)
+    except StoreUnavailable as exc:
+        fail(str(exc), EX_TEMPFAIL)
+        raise
+    except StoreError as exc:
+        fail(str(exc), 1)
+        raise
+    try:
+        yield store
+    finally:
+        store.dispose()
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -6,32 +6,11 @@ import datetime as dt
 import json
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
-from tui.cli import EX_TEMPFAIL, common_options, fail, settings
-
-
-@contextmanager
-def opened_store() -> Iterator[Any]:
-    """The store from --db / SHIFTDESK_DB, migrated; one-line errors (75 if unreachable)."""
-    from models.db import StoreError, StoreUnavailable, open_store
-
-    try:
-        store = open_store(settings().db)
-    except StoreUnavailable as exc:
-        fail(str(exc), EX_TEMPFAIL)
-        raise
-    except StoreError as exc:
-        fail(str(exc), 1)
-        raise
-    try:
-        yield store
-    finally:
-        store.dispose()
+from tui.cli import EX_TEMPFAIL, common_options, fail, opened_store, settings
 
 
 def load_config_or_exit() -> Any:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from tui.cli import EX_TEMPFAIL, EX_USAGE, common_options, fail, settings
+from tui.cli import EX_TEMPFAIL, EX_USAGE, common_options, fail, opened_store, settings
 
 if TYPE_CHECKING:
     from models.actions import Actor
@@ -47,22 +46,7 @@ def _config() -> Config:
         raise
 
 
-@contextmanager
-def _store() -> Iterator[Store]:
-    from models.db import StoreError, StoreUnavailable, open_store
-
-    try:
-        store = open_store(settings().db)
-    except StoreUnavailable as exc:
-        fail(str(exc), EX_TEMPFAIL)
-        raise
-    except StoreError as exc:
-        fail(str(exc), 1)
-        raise
-    try:
-        yield store
-    finally:
-        store.dispose()
+_store = opened_store
 
 
 def _run(do: Callable[[Store], T]) -> T:

@@ -376,56 +376,48 @@ class QueueScreen(Screen[None]):
             number=number,
         )
 
-    def action_reclassify(self) -> None:
-        from models.work import reclassify
+    def _with_reason(
+        self, question: str, label: str, act: Callable[[int, int, str], object]
+    ) -> None:
+        """Ask for a reason, then run `act(number, version, reason)` as a ticket action."""
         from tui.screens.prompts import AskReason
 
         target = self._ticket()
         if target is None:
             return
         number, version = target
-        ctx = self.sd.ctx
 
         def reason_given(reason: str | None) -> None:
             if reason:
                 self.run_ticket_action(
-                    f"#{number} is now standard (refund requested)",
-                    lambda: reclassify(
-                        ctx.store,
-                        number,
-                        ctx.actor,
-                        reason,
-                        expected_version=version,
-                        config=ctx.config,
-                    ),
+                    label.format(number=number),
+                    lambda: act(number, version, reason),
                     number=number,
                 )
 
-        self.app.push_screen(
-            AskReason(f"Reclassify emergency #{number} as standard: why?"), reason_given
+        self.app.push_screen(AskReason(question.format(number=number)), reason_given)
+
+    def action_reclassify(self) -> None:
+        from models.work import reclassify
+
+        ctx = self.sd.ctx
+        self._with_reason(
+            "Reclassify emergency #{number} as standard: why?",
+            "#{number} is now standard (refund requested)",
+            lambda n, v, why: reclassify(
+                ctx.store, n, ctx.actor, why, expected_version=v, config=ctx.config
+            ),
         )
 
     def action_accept(self) -> None:
         from models.intake import accept_ticket
-        from tui.screens.prompts import AskReason
 
-        target = self._ticket()
-        if target is None:
-            return
-        number, version = target
         ctx = self.sd.ctx
-
-        def reason_given(reason: str | None) -> None:
-            if reason:
-                self.run_ticket_action(
-                    f"#{number} accepted into the queue",
-                    lambda: accept_ticket(
-                        ctx.store, number, ctx.actor, reason, expected_version=version
-                    ),
-                    number=number,
-                )
-
-        self.app.push_screen(AskReason(f"Accept not-entitled #{number} anyway: why?"), reason_given)
+        self._with_reason(
+            "Accept not-entitled #{number} anyway: why?",
+            "#{number} accepted into the queue",
+            lambda n, v, why: accept_ticket(ctx.store, n, ctx.actor, why, expected_version=v),
+        )
 
     def action_schedule(self) -> None:
         from models.intake import schedule_appointment
