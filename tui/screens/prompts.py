@@ -38,7 +38,8 @@ class Confirm(ModalScreen[bool]):
                 yield Button(self.yes, id="yes", variant="warning")
 
     def on_mount(self) -> None:
-        self.query_one("#yes", Button).focus()
+        for button in self.query("#yes"):  # absent if the app is already shutting down
+            button.focus()
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
@@ -68,7 +69,8 @@ class AskReason(ModalScreen[str | None]):
                 yield Button("OK", id="ok", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        for box in self.query(Input):  # absent if the app is already shutting down
+            box.focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
