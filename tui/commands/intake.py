@@ -42,48 +42,13 @@ def _config(code: int) -> Config:
         raise _Exit(code, str(exc)) from exc
 
 
-def _migration_heads() -> set[str] | None:
-    """Head revisions read from the migration files (no Alembic import); None if unsure."""
-    import re
-
-    from models.locations import migrations_dir
-
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    pattern = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+)$", re.MULTILINE)
-    for path in (migrations_dir() / "versions").glob("*.py"):
-        for name, value in pattern.findall(path.read_text(encoding="utf-8")):
-            ids = set(re.findall(r"[\"']([^\"']+)[\"']", value))
-            (revisions if name == "revision" else parents).update(ids)
-    heads = revisions - parents
-    return heads or None
-
-
 def _store(code: int = EX_TEMPFAIL) -> Store:
-    """Open the store. Alembic (~0.2 s to import and run) only when the schema is not at head:
-    the gateway runs once per message and must start fast."""
-    from sqlalchemy.exc import DBAPIError
+    """Open the store (Store skips Alembic when the schema is already at head: the gateway
+    runs once per message and must start fast)."""
+    from models.db import StoreError, open_store
 
-    from models.db import Store, StoreError, open_store
-
-    url = settings().db
     try:
-        heads = _migration_heads()
-        if heads is not None:
-            store = Store(url, migrate=False)
-            try:
-                with store.engine.connect() as connection:
-                    current = set(
-                        connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-                        .scalars()
-                        .all()
-                    )
-            except DBAPIError:  # no version table yet, or unreachable: let open_store decide
-                current = set()
-            if current == heads:
-                return store
-            store.dispose()
-        return open_store(url)
+        return open_store(settings().db)
     except StoreError as exc:
         raise _Exit(code, str(exc)) from exc
 
