@@ -19,21 +19,12 @@ otherwise they are dropped with a reason.
 
 from __future__ import annotations
 
-import codecs
-import contextlib
 import datetime as dt
-import json
 import re
 import time
 import zoneinfo
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from email import policy
-from email.headerregistry import HeaderRegistry
-from email.message import Message as MimePart
-from email.parser import BytesParser
-from email.utils import getaddresses, parsedate_to_datetime
-from html.parser import HTMLParser
+from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -54,6 +45,20 @@ from models.actions import (
 from models.config import Config
 from models.db import Store
 from models.entitlement import EntitlementDecision, entitlement_at
+from models.mailparse import (  # noqa: F401  (re-exported: the gateway's public names)
+    _MSGID,
+    MAX_ATTACHMENT_BYTES,
+    MAX_HEADER_CHARS,
+    MAX_MESSAGE_BYTES,
+    MAX_SUBJECT_CHARS,
+    Limits,
+    ParsedAttachment,
+    ParsedMail,
+    Unusable,
+    clean_text,
+    html_to_text,
+    parse_message,
+)
 from models.outbox import enqueue
 from models.tables import (
     Appointment,
@@ -73,63 +78,10 @@ from models.tables import (
     TicketStatus,
 )
 
-MAX_MESSAGE_BYTES = 25 * 1024 * 1024
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-MAX_HEADER_CHARS = 16 * 1024  # per stored header value; longer ones are cut
-MAX_SUBJECT_CHARS = 998
-# the stdlib parser with policy.default spends ~0.2 ms per MIME part: a message made of
-# hundreds of thousands of tiny parts would hold the gateway for minutes
-MAX_MIME_PARTS = 2000
-_PART_HEADER = re.compile(rb"^content-type:", re.IGNORECASE | re.MULTILINE)
 AUTOREPLY_QUIET_SECONDS = 24 * 3600  # at most one "not entitled" auto-reply per address per day
 
 KEY_PATTERN = re.compile(r"\b[A-Z0-9]{4,}(?:-[A-Z0-9]{4,}){2,}\b")
 TICKET_TAG = re.compile(r"\[#(\d{1,12})\]")
-_MSGID = re.compile(r"<[^<>\s]+>")
-
-
-class Unusable(Exception):
-    """A message that cannot be used (sysexits 65); `reason` is one line."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_message_bytes: int = MAX_MESSAGE_BYTES
-    max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
-
-
-@dataclass
-class ParsedAttachment:
-    filename: str
-    content_type: str
-    size: int
-    content: bytes | None  # None when over the attachment limit
-
-
-@dataclass
-class ParsedMail:
-    sender: str  # lower case address
-    sender_name: str
-    subject: str
-    message_id: str | None
-    in_reply_to: str | None
-    references: str | None
-    date: float | None  # the Date header, informational only
-    body: str
-    attachments: list[ParsedAttachment] = field(default_factory=list)
-    headers_json: str = "[]"
-    auto_reason: str | None = None  # why it is automatic mail, if it is
-
-    def thread_ids(self) -> list[str]:
-        ids = _MSGID.findall(self.in_reply_to or "")
-        for found in reversed(_MSGID.findall(self.references or "")):
-            if found not in ids:
-                ids.append(found)
-        return ids
 
 
 @dataclass(frozen=True)
@@ -143,374 +95,6 @@ class IntakeResult:
             return f"ignored: {self.reason}"
         suffix = f" ({self.reason})" if self.reason else ""
         return f"ticket #{self.ticket_number} {self.outcome}{suffix}"
-
-
-# --------------------------------------------------------------------------- text helpers
-
-
-def clean_text(value: str) -> str:
-    """Text any store accepts: lone surrogates replaced, NUL dropped (PostgreSQL refuses it)."""
-    if not value:
-        return ""
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace").replace("\x00", "")
-
-
-def _unfold(value: str) -> str:
-    return " ".join(value.split())
-
-
-def decode_bytes(payload: bytes, charset: str | None) -> str:
-    """Decode with the declared charset; a wrong or unknown one never fails."""
-    name = (charset or "utf-8").strip().strip('"').lower() or "utf-8"
-    try:
-        codecs.lookup(name)
-    except (LookupError, ValueError):  # unknown, or garbage such as an embedded NUL
-        name = "utf-8"
-    try:
-        return payload.decode(name)
-    except (UnicodeDecodeError, ValueError):
-        pass
-    try:
-        return payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return payload.decode(name, "replace")
-
-
-class _HtmlText(HTMLParser):
-    BLOCK = {
-        "p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol",
-        "blockquote", "pre", "hr", "section", "article", "header", "footer",
-    }  # fmt: skip
-    SKIP = {"script", "style", "head", "title"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip_depth = 0
-        self.href: str | None = None
-        self.link_text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIP:
-            self.skip_depth += 1
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
-            if tag == "li":
-                self.parts.append("- ")
-        elif tag == "a":
-            self.href = dict(attrs).get("href")
-            self.link_text = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self.skip_depth = max(0, self.skip_depth - 1)
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
-        elif tag == "a" and self.href:
-            text = "".join(self.link_text).strip()
-            if self.href.startswith(("http:", "https:", "mailto:")) and self.href != text:
-                self.parts.append(f" <{self.href}>")
-            self.href = None
-
-    def handle_data(self, data: str) -> None:
-        if self.skip_depth:
-            return
-        self.parts.append(data)
-        if self.href is not None:
-            self.link_text.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Readable text from HTML: blocks become lines, links keep their address, scripts vanish."""
-    parser = _HtmlText()
-    try:
-        parser.feed(html)
-        parser.close()
-    except Exception:  # html.parser is lenient; a pathological input still must not fail intake
-        return re.sub(r"<[^>]*>", " ", html)
-    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-class _CachingHeaderRegistry(HeaderRegistry):
-    """policy.default's registry builds a new header class on every lookup (~80 µs); same
-    classes, built once per header name."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._built: dict[str, type] = {}
-
-    def __getitem__(self, name: str) -> type:
-        key = name.lower()
-        built = self._built.get(key)
-        if built is None:
-            built = self._built[key] = super().__getitem__(name)
-        return built
-
-
-# policy.default, with the header classes cached
-POLICY = policy.default.clone(header_factory=_CachingHeaderRegistry())
-
-
-class _Headers:
-    """A message's headers read once: raw values for matching, policy.default decoding (RFC 2047,
-    addresses) only for the few shown or parsed. A header the parser chokes on stays raw."""
-
-    def __init__(self, msg: MimePart) -> None:
-        self.pairs = [(str(k), str(v)) for k, v in msg.raw_items()]
-        self.first: dict[str, str] = {}
-        for name, value in self.pairs:
-            self.first.setdefault(name.lower(), value)
-
-    def raw(self, name: str) -> str | None:
-        value = self.first.get(name.lower())
-        return None if value is None else clean_text(_unfold(value))
-
-    def decoded(self, name: str) -> str | None:
-        value = self.first.get(name.lower())
-        if value is None:
-            return None
-        # the header parser slows down badly on very long values: decode at most the stored size
-        value = value[:MAX_HEADER_CHARS]
-        if "=?" not in value:  # no RFC 2047 encoded words: nothing to decode, skip the parser
-            return clean_text(_unfold(value))
-        with contextlib.suppress(Exception):  # one policy.default cannot parse stays raw
-            value = str(POLICY.header_fetch_parse(name, value))
-        return clean_text(_unfold(value))
-
-    def as_json(self) -> str:
-        pairs = []
-        for name, value in self.pairs:
-            text = clean_text(_unfold(value))
-            if len(text) > MAX_HEADER_CHARS:
-                text = text[:MAX_HEADER_CHARS] + " …[cut]"
-            pairs.append([clean_text(name), text])
-        return json.dumps(pairs, ensure_ascii=False)
-
-
-def _sender(headers: _Headers) -> tuple[str, str]:
-    for name in ("From", "Sender", "Reply-To"):
-        value = headers.decoded(name)
-        if not value:
-            continue
-        try:
-            addresses = getaddresses([value])
-        except Exception:  # the stdlib address parser has failed on odd input before
-            continue
-        for display, address in addresses:
-            if "@" in address and " " not in address.strip():
-                return normalize_email(address), display.strip()
-    raise Unusable("no sender address (From)")
-
-
-@dataclass
-class _PartInfo:
-    ctype: str
-    charset: str | None
-    disposition: str | None
-    filename: str | None
-
-
-def _part_info(part: MimePart) -> _PartInfo:
-    """Content-Type and Content-Disposition parsed once per part (each lookup re-parses)."""
-    ctype, charset, disposition, filename = part.get_default_type(), None, None, None
-    try:
-        header = part.get("content-type")
-        if header is not None:
-            value = str(getattr(header, "content_type", "") or "").lower()
-            ctype = value if value.count("/") == 1 else "text/plain"
-            params = getattr(header, "params", {}) or {}
-            charset = params.get("charset")
-            filename = params.get("name")
-    except Exception:
-        ctype = "text/plain"
-    try:
-        header = part.get("content-disposition")
-        if header is not None:
-            disposition = str(getattr(header, "content_disposition", "") or "").lower() or None
-            params = getattr(header, "params", {}) or {}
-            filename = params.get("filename") or filename
-    except Exception:
-        pass
-    name = clean_text(str(filename)).strip() if filename else None
-    return _PartInfo(ctype, str(charset) if charset else None, disposition, name or None)
-
-
-def _decoded_payload(part: MimePart) -> bytes:
-    try:
-        payload = part.get_payload(decode=True)
-    except Exception:
-        payload = None
-    if isinstance(payload, bytes):
-        return payload
-    raw = part.get_payload()
-    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
-
-
-def _part_text(part: MimePart, info: _PartInfo) -> str:
-    text = decode_bytes(_decoded_payload(part), info.charset)
-    if info.ctype == "text/html":
-        text = html_to_text(text)
-    return clean_text(text)
-
-
-def _collect(
-    part: MimePart,
-    texts: dict[str, list[str]],
-    attachments: list[ParsedAttachment],
-    forwards: list[str],
-    limits: Limits,
-    depth: int,
-) -> None:
-    if depth > 30:  # absurd nesting: stop rather than recurse without end
-        return
-    info = _part_info(part)
-    ctype = info.ctype
-    if ctype == "message/rfc822":
-        inner = part.get_payload()
-        inner_msg = inner[0] if isinstance(inner, list) and inner else None
-        if isinstance(inner_msg, MimePart) and depth < 5:
-            forwards.append(_forward_text(inner_msg, limits, depth + 1))
-            data = _serialize(inner_msg) or _decoded_payload(part)
-        else:
-            data = _decoded_payload(part)
-        _add_attachment(attachments, info.filename or "forwarded.eml", ctype, data, limits)
-        return
-    if part.is_multipart():
-        payload = part.get_payload()
-        for child in payload if isinstance(payload, list) else []:
-            if isinstance(child, MimePart):
-                _collect(child, texts, attachments, forwards, limits, depth + 1)
-        return
-    attached = info.disposition == "attachment" or info.filename is not None
-    if ctype in ("text/plain", "text/html") and not attached:
-        texts.setdefault(ctype, []).append(_part_text(part, info))
-        return
-    if ctype.startswith("multipart/"):
-        return  # a multipart that failed to parse: nothing usable
-    data = _decoded_payload(part)
-    _add_attachment(
-        attachments, info.filename or f"part.{ctype.split('/')[-1]}", ctype, data, limits
-    )
-
-
-def _serialize(msg: MimePart) -> bytes:
-    """A forwarded message as bytes. Re-folding odd headers can trip the stdlib generator
-    (IndexError and friends): then the compat32 generator, then nothing."""
-    for chosen in (POLICY.clone(max_line_length=0), policy.compat32):
-        try:
-            return msg.as_bytes(policy=chosen)
-        except Exception:
-            continue
-    return b""
-
-
-def _add_attachment(
-    attachments: list[ParsedAttachment], name: str, ctype: str, data: bytes, limits: Limits
-) -> None:
-    keep = data if len(data) <= limits.max_attachment_bytes else None
-    attachments.append(ParsedAttachment(name[:255], ctype[:255], len(data), keep))
-
-
-def _body_of(msg: MimePart, limits: Limits, depth: int) -> tuple[str, list[ParsedAttachment]]:
-    texts: dict[str, list[str]] = {}
-    attachments: list[ParsedAttachment] = []
-    forwards: list[str] = []
-    _collect(msg, texts, attachments, forwards, limits, depth)
-    chosen = texts.get("text/plain") or texts.get("text/html") or []
-    body = "\n\n".join(t.strip() for t in chosen if t.strip())
-    for forwarded in forwards:
-        body = f"{body}\n\n{forwarded}" if body else forwarded
-    return body, attachments
-
-
-def _forward_text(inner: MimePart, limits: Limits, depth: int) -> str:
-    headers = _Headers(inner)
-    lines = ["---------- Forwarded message ----------"]
-    for name in ("From", "Date", "Subject", "To"):
-        value = headers.decoded(name)
-        if value:
-            lines.append(f"{name}: {value}")
-    body, _ = _body_of(inner, limits, depth)
-    return "\n".join(lines) + "\n\n" + body
-
-
-def _auto_reason(msg: MimePart, headers: _Headers, sender: str) -> str | None:
-    auto_submitted = (headers.raw("Auto-Submitted") or "").strip().lower()
-    if auto_submitted and auto_submitted != "no":
-        return "auto-reply" if "replied" in auto_submitted else "automatic mail"
-    precedence = (headers.raw("Precedence") or "").strip().lower()
-    if precedence in ("bulk", "junk", "list"):
-        return "bulk mail"
-    if precedence == "auto_reply":
-        return "auto-reply"
-    if headers.raw("X-Autoreply") is not None or headers.raw("X-Autorespond") is not None:
-        return "auto-reply"
-    local = sender.split("@", 1)[0]
-    if local in ("mailer-daemon", "postmaster"):
-        return "bounce"
-    return_path = headers.raw("Return-Path")
-    if return_path is not None and return_path.strip() in ("<>", ""):
-        return "bounce"
-    content_type = (headers.raw("Content-Type") or "").lower()
-    if content_type.startswith("multipart/report"):
-        report_type = re.search(r"report-type\s*=\s*\"?([a-z\-]+)", content_type)
-        if report_type and report_type.group(1) in ("delivery-status", "disposition-notification"):
-            return "bounce"
-    return None
-
-
-def parse_message(raw: bytes, limits: Limits = Limits()) -> ParsedMail:
-    """Parse one message. Raises Unusable (empty, over the size limit, no sender)."""
-    if len(raw) > limits.max_message_bytes:
-        raise Unusable(f"message is over the {limits.max_message_bytes}-byte limit")
-    if not raw.strip():
-        raise Unusable("empty message")
-    parts = len(_PART_HEADER.findall(raw))
-    if parts > MAX_MIME_PARTS:
-        raise Unusable(f"{parts} MIME parts, over the limit of {MAX_MIME_PARTS}")
-    try:
-        msg = BytesParser(policy=POLICY).parsebytes(raw)
-    except RecursionError:
-        raise Unusable("MIME structure nested too deeply") from None
-    headers = _Headers(msg)
-    if not headers.pairs:
-        raise Unusable("no headers")
-    sender, sender_name = _sender(headers)
-    subject = headers.decoded("Subject") or ""
-    if len(subject) > MAX_SUBJECT_CHARS:
-        subject = subject[:MAX_SUBJECT_CHARS] + "…"
-    message_ids = _MSGID.findall(headers.raw("Message-ID") or "")
-    date = None
-    date_text = headers.raw("Date")
-    if date_text:
-        try:
-            date = parsedate_to_datetime(date_text).timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            date = None
-    try:
-        body, attachments = _body_of(msg, limits, 0)
-    except RecursionError:
-        raise Unusable("MIME structure nested too deeply") from None
-    in_reply_to = headers.raw("In-Reply-To")
-    references = headers.raw("References")
-    return ParsedMail(
-        sender=sender,
-        sender_name=sender_name,
-        subject=subject.strip(),
-        message_id=message_ids[0][:900] if message_ids else None,
-        in_reply_to=in_reply_to[:MAX_HEADER_CHARS] if in_reply_to else None,
-        references=references[:MAX_HEADER_CHARS] if references else None,
-        date=date,
-        body=body,
-        attachments=attachments,
-        headers_json=headers.as_json(),
-        auto_reason=_auto_reason(msg, headers, sender),
-    )
 
 
 # --------------------------------------------------------------------------- store look-ups
