@@ -175,3 +175,63 @@ async def test_a_conflict_is_refused_with_who_did_it(sqlite_store: Store) -> Non
                 {"n": number},
             ).scalar()
         assert takes == 1
+
+
+async def test_accept_a_not_entitled_ticket(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        await pilot.press("x")
+        assert view.visible_count >= 1
+        number = view.current.number  # type: ignore[union-attr]
+        await pilot.press("Y")
+        await settle(pilot)
+        await pilot.press("enter")  # an empty reason is refused inside the modal
+        await settle(pilot)
+        assert ticket_detail(sqlite_store, number).entitlement == "none"
+        await pilot.press(*"known customer, renewal in progress", "enter")
+        await settle(pilot)
+        assert ticket_detail(sqlite_store, number).entitlement == "accepted"
+
+
+async def test_schedule_an_installation(sqlite_store: Store) -> None:
+    from models import actions
+
+    number = actions.create_ticket(
+        sqlite_store,
+        subject="Installation",
+        requester_email="ana@x.example",
+        received_at=1_772_640_000.0,
+        kind="installation",
+        entitlement="purchase",
+    )
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        view.cursor = next(i for i in range(view.visible_count) if view.row_at(i).number == number)  # type: ignore[union-attr]
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press(*"2026-03-10 09:30; bring the license file", "enter")
+        await settle(pilot)
+        with sqlite_store.session() as s:
+            rows = s.execute(
+                text(
+                    "SELECT starts_at, customer_timezone, note FROM appointments "
+                    "WHERE ticket_number = :n"
+                ),
+                {"n": number},
+            ).all()
+        assert len(rows) == 1 and rows[0][2] == "bring the license file"
+
+
+async def test_mouse_click_selects_and_double_click_opens(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        await pilot.click(QueueView, offset=(30, 3))
+        await settle(pilot)
+        assert view.cursor == 3
+        await pilot.double_click(QueueView, offset=(30, 3))
+        await settle(pilot)
+        assert app.screen.has_class("-detail")
+        assert app.screen.query_one(DetailPane).number == view.row_at(3).number  # type: ignore[union-attr]
