@@ -22,10 +22,6 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
-from models.actions import (
-    normalize_email,
-)
-
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_HEADER_CHARS = 16 * 1024  # per stored header value; longer ones are cut
@@ -239,7 +235,7 @@ def _sender(headers: _Headers) -> tuple[str, str]:
             continue
         for display, address in addresses:
             if "@" in address and " " not in address.strip():
-                return normalize_email(address), display.strip()
+                return address.strip().lower(), display.strip()
     raise Unusable("no sender address (From)")
 
 

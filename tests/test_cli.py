@@ -121,3 +121,32 @@ def test_seed_fills_a_store(sqlite_url: str) -> None:
 
         assert len(load_queue(session)) == 250
     store.dispose()
+
+
+def test_every_command_module_command_is_registered() -> None:
+    import importlib
+    import pkgutil
+
+    import click
+
+    import tui.commands
+    from tui.cli import LAZY_COMMANDS
+
+    registered = {(m, a) for m, a in LAZY_COMMANDS.values()}
+    seen = 0
+    for info in pkgutil.iter_modules(tui.commands.__path__):
+        module = importlib.import_module(f"tui.commands.{info.name}")
+        for attribute, value in vars(module).items():
+            callback = getattr(value, "callback", None)
+            if (
+                isinstance(value, click.Command)
+                and getattr(callback, "__module__", "") == module.__name__
+            ):
+                top_level = not any(
+                    isinstance(group, click.Group) and value in group.commands.values()
+                    for group in vars(module).values()
+                )
+                if top_level:
+                    seen += 1
+                    assert (module.__name__, attribute) in registered, attribute
+    assert seen == len(registered)

@@ -112,26 +112,43 @@ def fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+# command name -> (module, attribute): a command's module is imported only when it runs (the
+# mail gateway must not pay for the TUI's or the SLA clock's imports)
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("tui.commands.run", "demo_command"),
+    "list": ("tui.commands.store", "list_command"),
+    "show": ("tui.commands.store", "show_command"),
+    "seed": ("tui.commands.store", "seed_command"),
+    "db": ("tui.commands.store", "db_group"),
+    "sla": ("tui.commands.sla", "sla_command"),
+    "calendar": ("tui.commands.sla", "calendar_group"),
+    "rsaa": ("tui.commands.rsaa", "rsaa_group"),
+    "mailgate": ("tui.commands.intake", "mailgate_command"),
+    "purchase": ("tui.commands.intake", "purchase_group"),
+    "import": ("tui.commands.intake", "import_group"),
+    "take": ("tui.commands.work", "take_command"),
+    "reply": ("tui.commands.work", "reply_command"),
+    "note": ("tui.commands.work", "note_command"),
+    "close": ("tui.commands.work", "close_command"),
+    "reopen": ("tui.commands.work", "reopen_command"),
+    "outbox": ("tui.commands.work", "outbox_command"),
+}
+
+
 class LazyGroup(click.Group):
-    """Loads the subcommands on first use: no import cycle with tui.commands, and a fast start."""
-
-    _loaded = False
-
-    def _load(self) -> None:
-        if not self._loaded:
-            self._loaded = True
-            from tui.commands import COMMANDS
-
-            for command in COMMANDS:
-                self.add_command(command)
+    """Imports a subcommand's module on first use: fast starts, no import cycles."""
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        self._load()
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            module, attribute = LAZY_COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._load()
-        return super().list_commands(ctx)
+        return sorted(set(LAZY_COMMANDS) | set(self.commands))
 
 
 @click.group(

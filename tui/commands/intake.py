@@ -143,25 +143,63 @@ def process_maildir(
     metavar="BYTES",
     help="Largest message accepted [default: 25 MB].",
 )
+@click.option(
+    "--socket",
+    "socket_path",
+    envvar="SHIFTDESK_MAILGATE_SOCKET",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Hand messages to a resident gateway listening on this UNIX socket (fast); "
+    "falls back to storing them itself when none listens [env SHIFTDESK_MAILGATE_SOCKET].",
+)
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Run the resident gateway on --socket (keeps the store open; stop with SIGTERM).",
+)
 @common_options
-def mailgate_command(maildir: Path | None, quarantine: Path | None, max_size: int | None) -> None:
+def mailgate_command(
+    maildir: Path | None,
+    quarantine: Path | None,
+    max_size: int | None,
+    socket_path: Path | None,
+    serve: bool,
+) -> None:
     """Store one RFC 5322 message from stdin (for an MTA pipe), or a whole Maildir.
 
     Exit 0 stored or ignored (prints `ticket #N new|reply` or `ignored: why`), 65 unusable
     message, 75 store unreachable or locked (the MTA retries later).
     """
+    from models.mailparse import MAX_MESSAGE_BYTES
+
+    limit = MAX_MESSAGE_BYTES if max_size is None else max_size
+    if serve:
+        if socket_path is None:
+            raise click.UsageError("--serve needs --socket PATH")
+        _run(lambda: _serve(socket_path, limit))
+        return
+    raw = b""
+    if maildir is None and socket_path is not None:
+        raw = _read_stdin(limit)
+        if len(raw) <= limit:
+            from tui.mailgate_socket import send
+
+            answer = send(socket_path, raw)
+            if answer is not None:
+                code, line = answer
+                click.echo(line if code == 0 else f"shiftdesk: {line}", err=code != 0)
+                sys.exit(code)
 
     def body() -> int:
         from models.actions import set_program
         from models.intake import Limits, gate
 
         set_program("shiftdesk mailgate")
-        limits = Limits() if max_size is None else Limits(max_message_bytes=max_size)
+        limits = Limits(max_message_bytes=limit)
         if maildir is None:
-            raw = _read_stdin(limits.max_message_bytes)
+            data = raw if socket_path is not None else _read_stdin(limit)
             config = _config(EX_TEMPFAIL)
             store = _store()
-            outcome = gate(store, config, raw, limits=limits)
+            outcome = gate(store, config, data, limits=limits)
             store.dispose()
             click.echo(
                 outcome.line if outcome.code == 0 else f"shiftdesk: {outcome.line}",
@@ -184,6 +222,33 @@ def mailgate_command(maildir: Path | None, quarantine: Path | None, max_size: in
         return EX_TEMPFAIL if store_down else 0
 
     _run(body)
+
+
+def _serve(socket_path: Path, limit: int) -> int:
+    """The resident gateway: one store, one config, each message its own transaction."""
+    from models.actions import set_program
+    from models.intake import Limits, gate
+    from tui.mailgate_socket import serve
+
+    set_program("shiftdesk mailgate --serve")
+    config = _config(EX_TEMPFAIL)
+    store = _store()
+    limits = Limits(max_message_bytes=limit)
+
+    def handle(raw: bytes) -> tuple[int, str]:
+        outcome = gate(store, config, raw, limits=limits)
+        return outcome.code, outcome.line
+
+    try:
+        serve(
+            socket_path,
+            handle,
+            max_bytes=limit,
+            ready=lambda: click.echo(f"mail gateway listening on {socket_path}", err=True),
+        )
+    finally:
+        store.dispose()
+    return 0
 
 
 # --------------------------------------------------------------------------- purchases

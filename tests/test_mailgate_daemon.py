@@ -1,0 +1,124 @@
+"""The resident gateway: `mailgate --serve --socket` and the thin client the MTA runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from models.db import Store
+from models.queue import load_queue
+
+ROOT = Path(__file__).resolve().parent.parent
+MESSAGE = (
+    b"From: Jo <jo@customer.example>\r\nSubject: Crash on save\r\nMessage-ID: <d1@c>\r\n\r\nhi\r\n"
+)
+
+
+def _cli(
+    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, sqlite_url: str) -> Iterator[Path]:
+    sock = tmp_path / "run" / "mailgate.sock"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "mailgate",
+            "--serve",
+            "--socket",
+            str(sock),
+            "--db",
+            sqlite_url,
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline().decode()
+    assert "listening" in line, line
+    yield sock
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=10)
+    assert not sock.exists()  # removed on a clean stop
+
+
+def test_messages_go_through_the_daemon(daemon: Path, sqlite_url: str) -> None:
+    result = _cli("mailgate", "--socket", str(daemon), stdin=MESSAGE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().startswith("ticket #1 new")
+    again = _cli(
+        "mailgate",
+        stdin=MESSAGE.replace(b"<d1@c>", b"<d2@c>"),
+        env={"SHIFTDESK_MAILGATE_SOCKET": str(daemon)},
+    )
+    assert again.stdout.decode().startswith("ticket #2 new")
+    store = Store(sqlite_url)
+    assert [r.subject for r in load_queue(store.session(), include_closed=True)] == [
+        "Crash on save",
+        "Crash on save",
+    ]
+    store.dispose()
+
+
+def test_unusable_message_through_the_daemon_exits_65(daemon: Path) -> None:
+    result = _cli("mailgate", "--socket", str(daemon), stdin=b"\r\n\r\n")
+    assert result.returncode == 65
+    assert result.stderr.decode().count("\n") == 1 and b"Traceback" not in result.stderr
+
+
+def test_over_the_size_limit_is_refused_before_sending(daemon: Path) -> None:
+    result = _cli(
+        "mailgate", "--socket", str(daemon), "--max-size", "100", stdin=MESSAGE + b"x" * 200
+    )
+    assert result.returncode == 65
+
+
+def test_without_a_daemon_the_client_stores_the_message_itself(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    result = _cli(
+        "mailgate", "--socket", str(tmp_path / "nobody.sock"), "--db", sqlite_url, stdin=MESSAGE
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().startswith("ticket #1 new")
+
+
+def test_serve_needs_a_socket() -> None:
+    result = _cli("mailgate", "--serve")
+    assert result.returncode == 2 and b"--socket" in result.stderr
+
+
+def test_the_client_loads_neither_the_orm_nor_textual(daemon: Path) -> None:
+    code = (
+        "import sys, io\n"
+        "from click.testing import CliRunner\n"
+        "from tui.cli import main\n"
+        f"args = ['mailgate', '--socket', {str(daemon)!r}]\n"
+        f"r = CliRunner().invoke(main, args, input={MESSAGE!r})\n"
+        "assert r.exit_code == 0, r.output\n"
+        "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'textual') if m in sys.modules]\n"
+        "print(heavy); sys.exit(1 if heavy else 0)\n"
+    )
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert time.perf_counter() - started < 5
