@@ -233,7 +233,7 @@ def revoke_active_rsaa(
 # --------------------------------------------------------------------------- ticket creation
 
 
-def insert_ticket(
+def insert_ticket_and_message(
     session: Session,
     *,
     subject: str,
@@ -248,8 +248,10 @@ def insert_ticket(
     phone_requested: bool = False,
     rfc_message_id: str | None = None,
     headers: str | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
     actor: Actor = SYSTEM,
-) -> Ticket:
+) -> tuple[Ticket, Message]:
     ticket = Ticket(
         kind=kind,
         status=TicketStatus.OPEN,
@@ -267,21 +269,27 @@ def insert_ticket(
     session.add(ticket)
     session.flush()
     assert ticket.number is not None
-    session.add(
-        Message(
-            ticket_number=ticket.number,
-            direction=MessageDirection.IN,
-            author=normalize_email(requester_email),
-            created_at=received_at,
-            subject=subject,
-            body=body,
-            rfc_message_id=rfc_message_id,
-            headers=headers,
-        )
+    message = Message(
+        ticket_number=ticket.number,
+        direction=MessageDirection.IN,
+        author=normalize_email(requester_email),
+        created_at=received_at,
+        subject=subject,
+        body=body,
+        rfc_message_id=rfc_message_id,
+        headers=headers,
+        in_reply_to=in_reply_to,
+        references=references,
     )
+    session.add(message)
     audit(session, ticket.number, actor, "create", received_at, kind=kind, entitlement=entitlement)
     mark_changed(session, ticket.number, received_at)
-    return ticket
+    return ticket, message
+
+
+def insert_ticket(session: Session, **fields: Any) -> Ticket:
+    """Create a ticket with its first (inbound) message, in the caller's transaction."""
+    return insert_ticket_and_message(session, **fields)[0]
 
 
 def create_ticket(store: Store, **fields: Any) -> int:

@@ -36,7 +36,7 @@ from models.actions import (
     NotFound,
     action,
     audit,
-    insert_ticket,
+    insert_ticket_and_message,
     lock_ticket,
     mark_changed,
     normalize_email,
@@ -341,7 +341,7 @@ def _new_ticket(
             license_id = next(lic.id for lic, _ in licenses if lic.key.upper() == key)
         elif license_id is None and len(licenses) == 1:
             license_id = licenses[0][0].id
-    ticket = insert_ticket(
+    ticket, message = insert_ticket_and_message(
         session,
         subject=mail.subject or "(no subject)",
         requester_email=mail.sender,
@@ -354,27 +354,16 @@ def _new_ticket(
         phone_requested=_detect_phone(mail.body),
         rfc_message_id=mail.message_id,
         headers=mail.headers_json,
+        in_reply_to=mail.in_reply_to,
+        references=mail.references,
         actor=actor,
     )
     assert ticket.number is not None
     number = ticket.number
-    # insert_ticket made the first message in this session: take it from the identity map
-    session.flush()
-    message = (
-        next(
-            (
-                obj
-                for obj in session.identity_map.values()
-                if isinstance(obj, Message) and obj.ticket_number == number
-            ),
-            None,
-        )
-        or session.execute(select(Message).where(col(Message.ticket_number) == number)).scalar_one()
-    )
-    message.in_reply_to = mail.in_reply_to
-    message.references = mail.references
-    assert message.id is not None
-    _add_attachments(session, message.id, mail)
+    if mail.attachments:
+        session.flush()  # the attachments need the message's id
+        assert message.id is not None
+        _add_attachments(session, message.id, mail)
     if not decision.entitled:
         _queue_autoreply(session, config, ticket, mail, decision.reason, at)
     return IntakeResult("new", number, None if decision.entitled else "not entitled")
