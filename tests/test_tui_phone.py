@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from textual.pilot import Pilot
@@ -13,48 +11,13 @@ from textual.widgets import Checkbox, Input, Static, TabbedContent, TextArea
 from models import actions
 from models.db import Store
 from models.detail import ticket_detail
-from tests.tui_support import FROZEN_NOW, ME, make_app
+from tests.tui_support import FROZEN_NOW, ME, make_app, open_modal, type_into, until
 from tui.screens.phone_modal import PhoneModal
 from tui.screens.queue import QueueScreen
 from tui.widgets.forms import FieldRow
-from tui.widgets.queue_view import QueueView
 
 ASKED = 19  # demo (seed 7): open, the customer asked for a call, zone America/Los_Angeles
 NO_RESPONSE_YET = 7  # open, no first response yet
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 3.0) -> None:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    while not condition():
-        assert loop.time() - started < seconds, "timed out waiting"
-        await pilot.pause(0.02)
-
-
-async def open_phone(pilot: Pilot[None], number: int) -> PhoneModal:
-    app = pilot.app
-    view = app.screen.query_one(QueueView)
-    await until(pilot, lambda: view.loaded)
-    await pilot.press("l")
-    positions = [i for i in range(view.visible_count) if view.row_at(i).number == number]  # type: ignore[union-attr]
-    view.cursor = positions[0]
-    await pilot.press("p")
-    await until(pilot, lambda: isinstance(app.screen, PhoneModal) and app.screen.mode != "loading")
-    modal = app.screen
-    assert isinstance(modal, PhoneModal)
-    await pilot.pause()
-    return modal
-
-
-async def type_into(pilot: Pilot[None], widget_id: str, text: str, *, keys: bool = False) -> None:
-    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
-    field.focus()
-    field.value = ""
-    if keys:
-        await pilot.press(*text)
-    else:
-        field.insert_text_at_cursor(text)
-    await pilot.pause()
 
 
 async def switch_tab(pilot: Pilot[None], tab: str) -> None:
@@ -70,7 +33,7 @@ def row_message(modal: PhoneModal, name: str) -> str:
 async def test_grant_a_call_in_the_customers_zone(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        modal = await open_phone(pilot, ASKED)
+        modal = await open_modal(pilot, key="p", modal_type=PhoneModal, number=ASKED)
         summary = str(modal.query_one("#summary", Static).content)
         assert "The customer asked for a call." in summary and "No phone decisions yet" in summary
         assert modal.query_one("#zone", Input).value == "America/Los_Angeles"
@@ -97,7 +60,7 @@ async def test_grant_a_call_in_the_customers_zone(sqlite_store: Store) -> None:
 async def test_decline_queues_the_standard_reply(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        modal = await open_phone(pilot, ASKED)
+        modal = await open_modal(pilot, key="p", modal_type=PhoneModal, number=ASKED)
         await switch_tab(pilot, "decline")
         assert "support continues by email" in str(modal.query_one("#send_reply", Checkbox).label)
         assert "we will keep working on it with you by email" in str(
@@ -121,7 +84,7 @@ async def test_decline_queues_the_standard_reply(sqlite_store: Store) -> None:
 async def test_log_call_counting_as_first_response(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        modal = await open_phone(pilot, NO_RESPONSE_YET)
+        modal = await open_modal(pilot, key="p", modal_type=PhoneModal, number=NO_RESPONSE_YET)
         await switch_tab(pilot, "call")
         await type_into(pilot, "duration", "abc", keys=True)  # the input takes digits only
         assert modal.query_one("#duration", Input).value == ""
@@ -141,7 +104,7 @@ async def test_bad_number_zone_and_time_are_refused_inline(sqlite_store: Store) 
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
         before = ticket_detail(sqlite_store, ASKED)
-        modal = await open_phone(pilot, ASKED)
+        modal = await open_modal(pilot, key="p", modal_type=PhoneModal, number=ASKED)
         await type_into(pilot, "phone_number", "call me maybe")
         assert "is not a phone number" in row_message(modal, "phone_number")
         await type_into(pilot, "phone_number", "12")
@@ -176,7 +139,7 @@ async def test_closed_ticket_takes_no_phone_decision(sqlite_store: Store) -> Non
     app = make_app(sqlite_store)
     actions.close(sqlite_store, ASKED, ME, at=FROZEN_NOW)
     async with app.run_test(size=(120, 40)) as pilot:
-        modal = await open_phone(pilot, ASKED)
+        modal = await open_modal(pilot, key="p", modal_type=PhoneModal, number=ASKED)
         assert modal.mode == "closed"
         assert "is closed" in str(modal.query_one("#closed-note", Static).content)
         await pilot.press("ctrl+s", "escape")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable
 
 from rich.console import Console
 from textual.pilot import Pilot
@@ -14,7 +13,7 @@ from models import actions
 from models.db import Store
 from models.detail import ticket_detail
 from models.rsaa import NO_CREDENTIALS, active_rsaa
-from tests.tui_support import FROZEN_NOW, ME, make_app
+from tests.tui_support import FROZEN_NOW, ME, make_app, open_modal, type_into, until
 from tui.app import ShiftdeskApp
 from tui.screens.queue import QueueScreen
 from tui.screens.rsaa_modal import RsaaModal
@@ -24,43 +23,6 @@ from tui.widgets.queue_view import QueueView
 OPEN_PLAIN = 1  # demo (seed 7): open, not escalated to phone, no RSAA
 ESCALATED = 4  # open, escalated to phone, no RSAA
 WITH_RSAA = 5  # answered, with an active RSAA
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 3.0) -> None:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    while not condition():
-        assert loop.time() - started < seconds, "timed out waiting"
-        await pilot.pause(0.02)
-
-
-async def open_rsaa(pilot: Pilot[None], number: int) -> RsaaModal:
-    """Highlight ticket `number` in the all-tickets view and press `a`."""
-    app = pilot.app
-    view = app.screen.query_one(QueueView)
-    await until(pilot, lambda: view.loaded)
-    await pilot.press("l")
-    positions = [i for i in range(view.visible_count) if view.row_at(i).number == number]  # type: ignore[union-attr]
-    view.cursor = positions[0]
-    await pilot.press("a")
-    await until(pilot, lambda: isinstance(app.screen, RsaaModal) and app.screen.mode != "loading")
-    modal = app.screen
-    assert isinstance(modal, RsaaModal)
-    await pilot.pause()
-    return modal
-
-
-async def type_into(pilot: Pilot[None], widget_id: str, text: str, *, keys: bool = False) -> None:
-    """Put `text` in a field: key by key with `keys`, else as one edit (a paste; each key press
-    costs Pilot ~0.1 s). Either way the input posts Changed, which drives the validation."""
-    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
-    field.focus()
-    field.value = ""
-    if keys:
-        await pilot.press(*text)
-    else:
-        field.insert_text_at_cursor(text)
-    await pilot.pause()
 
 
 def row_message(modal: RsaaModal, name: str) -> str:
@@ -85,7 +47,7 @@ async def fill_good_form(pilot: Pilot[None]) -> None:
 async def test_record_with_good_input(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        modal = await open_rsaa(pilot, OPEN_PLAIN)
+        modal = await open_modal(pilot, key="a", modal_type=RsaaModal, number=OPEN_PLAIN)
         assert modal.mode == "form"
         assert NO_CREDENTIALS in screen_text(app)
         assert app.screen.query_one("#source_ip", Input).value == "203.0.113.10"
@@ -109,7 +71,7 @@ async def test_record_with_good_input(sqlite_store: Store) -> None:
 async def test_bad_input_shows_inline_errors_and_saves_nothing(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        modal = await open_rsaa(pilot, OPEN_PLAIN)
+        modal = await open_modal(pilot, key="a", modal_type=RsaaModal, number=OPEN_PLAIN)
         await type_into(pilot, "accepted_by_email", "jo@", keys=True)
         assert "is not an email address" in row_message(modal, "accepted_by_email")
         await type_into(pilot, "server", "https://srv01/")
@@ -138,7 +100,7 @@ async def test_bad_input_shows_inline_errors_and_saves_nothing(sqlite_store: Sto
 async def test_screen_share_refused_without_phone_escalation(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        modal = await open_rsaa(pilot, OPEN_PLAIN)
+        modal = await open_modal(pilot, key="a", modal_type=RsaaModal, number=OPEN_PLAIN)
         await fill_good_form(pilot)
         modal.query_one("#method-screen_share", RadioButton).value = True
         await pilot.pause()
@@ -157,7 +119,7 @@ async def test_screen_share_refused_without_phone_escalation(sqlite_store: Store
 async def test_screen_share_allowed_after_phone_escalation(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        modal = await open_rsaa(pilot, ESCALATED)
+        modal = await open_modal(pilot, key="a", modal_type=RsaaModal, number=ESCALATED)
         await fill_good_form(pilot)
         modal.query_one("#method-screen_share", RadioButton).value = True
         await pilot.pause()
@@ -174,7 +136,7 @@ async def test_revoke_shows_the_reminder(sqlite_store: Store) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         before = active_rsaa(sqlite_store, WITH_RSAA)
         assert before is not None
-        modal = await open_rsaa(pilot, WITH_RSAA)
+        modal = await open_modal(pilot, key="a", modal_type=RsaaModal, number=WITH_RSAA)
         assert modal.mode == "active"
         shown = screen_text(app)
         assert before.server in shown and before.accepted_by_email in shown
@@ -208,7 +170,7 @@ async def test_close_revokes_and_the_queue_flag_follows(sqlite_store: Store) -> 
             [row] = [r for r in rows if r is not None and r.number == OPEN_PLAIN]
             return row.rsaa_active
 
-        await open_rsaa(pilot, OPEN_PLAIN)
+        await open_modal(pilot, key="a", modal_type=RsaaModal, number=OPEN_PLAIN)
         assert not flag()
         await fill_good_form(pilot)
         await pilot.press("ctrl+s")
@@ -220,7 +182,7 @@ async def test_close_revokes_and_the_queue_flag_follows(sqlite_store: Store) -> 
         revoked = ticket_detail(sqlite_store, OPEN_PLAIN).rsaas[-1]
         assert revoked.revoke_reason == "ticket_closed"
 
-        modal = await open_rsaa(pilot, OPEN_PLAIN)
+        modal = await open_modal(pilot, key="a", modal_type=RsaaModal, number=OPEN_PLAIN)
         assert modal.mode == "closed"
         assert "no RSAA can be recorded on a closed ticket" in screen_text(app)
         await pilot.press("ctrl+s", "escape")
@@ -231,13 +193,13 @@ async def test_close_revokes_and_the_queue_flag_follows(sqlite_store: Store) -> 
 async def test_customer_text_is_shown_literally(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_rsaa(pilot, OPEN_PLAIN)
+        await open_modal(pilot, key="a", modal_type=RsaaModal, number=OPEN_PLAIN)
         await type_into(pilot, "accepted_by_name", "[bold red]Jo[/]")
         await type_into(pilot, "accepted_by_email", "jo@customer.example")
         await type_into(pilot, "server", "srv01.customer.example")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
-        modal = await open_rsaa(pilot, OPEN_PLAIN)
+        modal = await open_modal(pilot, key="a", modal_type=RsaaModal, number=OPEN_PLAIN)
         assert modal.mode == "active"
         assert "[bold red]Jo[/]" in screen_text(app)
         await pilot.press("escape")

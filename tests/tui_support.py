@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
+
+from textual.pilot import Pilot
+from textual.widgets import Input
 
 from models.actions import Actor
 from models.config import Config
@@ -11,6 +17,9 @@ from models.db import Store
 from models.demo import populate
 from tui.app import ShiftdeskApp
 from tui.context import AppContext
+from tui.widgets.queue_view import QueueView
+
+M = TypeVar("M")
 
 # Wednesday 4 March 2026, 10:30 in Phoenix: business hours are open.
 FROZEN_NOW = dt.datetime(2026, 3, 4, 10, 30, tzinfo=ZoneInfo("America/Phoenix")).timestamp()
@@ -46,3 +55,44 @@ def make_app(
         ascii_flags=ascii_flags,
     )
     return ShiftdeskApp(ctx)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], seconds: float = 3.0) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while not condition():
+        assert loop.time() - started < seconds, "timed out waiting"
+        await pilot.pause(0.02)
+
+
+async def open_modal(pilot: Pilot[Any], number: int, key: str, modal_type: type[M]) -> M:
+    """Highlight ticket `number` in the all-tickets view, press `key`, wait for the modal."""
+    app = pilot.app
+    view = app.screen.query_one(QueueView)
+    await until(pilot, lambda: view.loaded)
+    await pilot.press("l")
+    view.cursor = next(
+        i for i in range(view.visible_count) if (row := view.row_at(i)) and row.number == number
+    )
+    await pilot.press(key)
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, modal_type) and getattr(app.screen, "mode", "") != "loading",
+    )
+    modal = app.screen
+    assert isinstance(modal, modal_type)
+    await pilot.pause()
+    return modal
+
+
+async def type_into(pilot: Pilot[Any], widget_id: str, text: str, *, keys: bool = False) -> None:
+    """Put `text` in a field: key by key with `keys`, else as one edit (a paste; each key press
+    costs Pilot ~0.1 s). Either way the input posts Changed, which drives the validation."""
+    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
+    field.focus()
+    field.value = ""
+    if keys:
+        await pilot.press(*text)
+    else:
+        field.insert_text_at_cursor(text)
+    await pilot.pause()
