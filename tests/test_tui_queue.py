@@ -178,3 +178,19 @@ async def test_command_palette_lists_ticket_actions(sqlite_store: Store) -> None
         await pilot.pause(0.2)
         view = app.screen.query_one(QueueView)
         assert view.filter.emergencies
+
+
+async def test_breached_view_follows_the_clock(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await loaded(pilot)
+        await pilot.press("b")
+        before = set(visible_numbers(view))
+        # an hour later the emergency tickets (1-hour clock) are all overdue too
+        app.ctx.clock.now += 3600  # type: ignore[attr-defined]
+        app.screen.tick(app.ctx.clock())  # type: ignore[attr-defined]
+        await pilot.pause()
+        after = set(visible_numbers(view))
+        assert before < after
+        app.screen.tick(app.ctx.clock())  # type: ignore[attr-defined]
+        assert set(visible_numbers(view)) == after

@@ -24,7 +24,9 @@ from textual.widgets import Label, Static, TextArea
 from models.actions import ActionError, Conflict
 from models.detail import TicketDetail
 from models.entitlement import Notice
+from models.queue import QueueRow
 from models.sanitize import safe_line, safe_text
+from tui.widgets.countdown import countdown
 
 if TYPE_CHECKING:
     from tui.app import ShiftdeskApp
@@ -93,6 +95,7 @@ class DetailPane(Vertical):
         self._draft_timer: Timer | None = None
         self._loading_editor = False
         self._pending_edit: str | None = None  # `r`/`n` pressed before the ticket loaded
+        self._head_plain = ""
 
     @property
     def sd(self) -> ShiftdeskApp:
@@ -122,6 +125,7 @@ class DetailPane(Vertical):
         self.number = number
         if number is None:
             self.detail = None
+            self._head_plain = ""
             self.query_one("#detail-head", Static).update("")
             self.query_one("#detail-body", Static).update("")
             return
@@ -172,6 +176,7 @@ class DetailPane(Vertical):
             self.render_head(now)
 
     def render_detail(self) -> None:
+        self._head_plain = ""  # a fresh load always repaints
         self.render_head(self.sd.ctx.clock())
         self.query_one("#detail-body", Static).update(self.body_renderable())
 
@@ -194,9 +199,6 @@ class DetailPane(Vertical):
         head.append(
             f" · {('assigned to ' + detail.assignee) if detail.assignee else 'unassigned'}\n"
         )
-        from models.queue import QueueRow
-        from tui.widgets.countdown import countdown
-
         row = QueueRow(
             detail.number,
             detail.kind,
@@ -228,7 +230,9 @@ class DetailPane(Vertical):
         if detail.first_response_at is not None:
             met = {True: "met", False: "missed", None: "—"}[detail.first_response_met]
             head.append(f" · first response {when(detail.first_response_at, zone)} ({met})")
-        self.query_one("#detail-head", Static).update(head)
+        if head.plain != self._head_plain:  # the SLA line changes at most once a second
+            self._head_plain = head.plain
+            self.query_one("#detail-head", Static).update(head)
 
     def body_renderable(self) -> Group:
         detail = self.detail

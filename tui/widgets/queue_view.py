@@ -28,7 +28,7 @@ from models.queue import QueueRow
 from models.sanitize import safe_line
 from models.sla import SlaPolicy
 from models.tables import TicketKind
-from tui.widgets.countdown import clock_for, countdown
+from tui.widgets.countdown import Countdown, clock_for, countdown
 
 COUNTDOWN_WIDTH = 19
 NUMBER_WIDTH = 8
@@ -166,6 +166,10 @@ class QueueView(ScrollView, can_focus=True):
         self._emergencies: set[int] = set()  # waiting emergency tickets
         self._strip_cache: dict[tuple[int, int, int, bool], Strip] = {}
         self._painted: dict[int, tuple[int, str, str]] = {}  # line -> (ticket, text, state)
+        # countdowns computed by tick() for `now`, reused by render_line (not computed twice)
+        self._cells: dict[int, Countdown] = {}
+        self._cells_at = 0.0
+        self._breached_seen = -1  # breached count at the last re-filter ("breached only" view)
         self.loaded = False
 
     # ------------------------------------------------------------------ data
@@ -247,7 +251,7 @@ class QueueView(ScrollView, can_focus=True):
         self.filter = query
         self._reindex(keep)
 
-    def _matches(self, row: QueueRow, now: float) -> bool:
+    def _matches(self, row: QueueRow, now: float, needle: str) -> bool:
         f = self.filter
         if f.view == "waiting":
             if clock_for(row) is None:
@@ -264,8 +268,7 @@ class QueueView(ScrollView, can_focus=True):
             deadline = self._deadline_of.get(row.number)
             if deadline is None or deadline >= now:
                 return False
-        if f.text:
-            needle = f.text.lower()
+        if needle:
             hay = f"#{row.number} {row.subject} {row.customer} {row.assignee or ''}".lower()
             if needle not in hay:
                 return False
@@ -274,7 +277,9 @@ class QueueView(ScrollView, can_focus=True):
     def _reindex(self, keep: int | None) -> None:
         now = self.now
         rows = self._rows
-        self._index = [n for _, n in self._order if self._matches(rows[n], now)]
+        needle = self.filter.text.lower()
+        self._index = [n for _, n in self._order if self._matches(rows[n], now, needle)]
+        self._breached_seen = bisect_left(self._deadlines, (now, -1))
         self._strip_cache.clear()
         self.virtual_size = Size(self.size.width, len(self._index))
         if keep is not None and keep in rows:
@@ -291,9 +296,12 @@ class QueueView(ScrollView, can_focus=True):
     def tick(self, now: float) -> None:
         """Repaint only the countdown column (and re-filter when 'breached only' is on)."""
         self.now = now
-        if self.filter.breached:
+        if self.filter.breached and bisect_left(self._deadlines, (now, -1)) != self._breached_seen:
+            # only when a ticket crossed its deadline: a re-filter walks every row
             self._reindex(self.current.number if self.current else None)
             return
+        self._cells = {}
+        self._cells_at = now
         top = int(self.scroll_offset.y)
         for y in range(self.size.height):
             row = self.row_at(top + y)
@@ -302,7 +310,7 @@ class QueueView(ScrollView, can_focus=True):
                 if painted is not None:
                     self.refresh(Region(0, y, self.size.width, 1))
                 continue
-            cell = countdown(self.policy, row, now, self.zone)
+            cell = self._cells[row.number] = countdown(self.policy, row, now, self.zone)
             if painted == (row.number, cell.text, cell.state):
                 continue
             if painted is None or painted[0] != row.number or painted[2] != cell.state:
@@ -324,8 +332,10 @@ class QueueView(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ cursor
 
     def watch_cursor(self, old: int, new: int) -> None:
-        self._strip_cache.clear()
-        self.refresh()
+        # the strip cache is keyed by "selected": only the two lines need painting again
+        top = int(self.scroll_offset.y)
+        for position in (old, new):
+            self.refresh(Region(0, position - top, self.size.width, 1))
         self.scroll_to_region(Region(0, new, 1, 1), animate=False, force=True, immediate=True)
         self.post_message(self.Highlighted(self.row_at(new)))
 
@@ -415,7 +425,9 @@ class QueueView(ScrollView, can_focus=True):
         return strip
 
     def countdown_cell(self, row: QueueRow, selected: bool, y: int) -> Segment:
-        cell = countdown(self.policy, row, self.now, self.zone)
+        cell = self._cells.get(row.number) if self._cells_at == self.now else None
+        if cell is None:
+            cell = countdown(self.policy, row, self.now, self.zone)
         self._painted[y] = (row.number, cell.text, cell.state)
         style = self.rich_style + self.get_component_rich_style(f"queue--{cell.state}")
         if selected:
