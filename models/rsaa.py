@@ -45,6 +45,7 @@ from models.actions import (
 from models.config import Config
 from models.db import Store
 from models.tables import Customer, Rsaa, Technician, Ticket, TicketStatus
+from models.timefmt import span
 
 
 class RsaaMethod(StrEnum):
@@ -645,17 +646,7 @@ class _HasTimes(Protocol):
 
 def span_text(seconds: float) -> str:
     """'<1m', '42m', '2h 10m', '3d 4h'."""
-    whole = max(0, int(seconds))
-    days, rest = divmod(whole, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m"
-    return "<1m"
+    return span(int(seconds), seconds=False)
 
 
 def rsaa_age_text(rsaa: _HasTimes, now: float) -> str:

@@ -69,31 +69,27 @@ def format_wall(at: float, zone: Zone, *, with_date: bool = False) -> str:
     return local.strftime("%a %Y-%m-%d %H:%M" if with_date else "%a %H:%M")
 
 
-def countdown(seconds: float) -> str:
-    """Time left: '3h 12m', '42m 10s' under an hour, '35s' under a minute, '2d 3h' from a day."""
-    whole = max(0, math.ceil(seconds))
-    days, rest = divmod(whole, 86400)
+def span(whole: int, *, seconds: bool) -> str:
+    """A span of whole seconds: '3d 4h', '2h 05m', then '42m 10s' / '35s' when `seconds`,
+    else '42m' / '<1m'. The one formatter behind countdowns, overdue times and ages."""
+    days, rest = divmod(max(0, whole), 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
         return f"{days}d {hours}h"
     if hours:
         return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
+    if seconds:
+        return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+    return f"{minutes}m" if minutes else "<1m"
+
+
+def countdown(seconds: float) -> str:
+    """Time left: '3h 12m', '42m 10s' under an hour, '35s' under a minute, '2d 3h' from a day."""
+    return span(math.ceil(seconds), seconds=True)
 
 
 def overdue(seconds: float) -> str:
     """Time past due: 'overdue 12m', 'overdue 2h 05m', 'overdue 3d 4h', 'overdue 40s'."""
     whole = max(0, math.floor(seconds))
-    days, rest = divmod(whole, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"overdue {days}d {hours}h"
-    if hours:
-        return f"overdue {hours}h {minutes:02d}m"
-    if minutes:
-        return f"overdue {minutes}m"
-    return f"overdue {secs}s"
+    return f"overdue {span(whole, seconds=False) if whole >= 60 else f'{whole}s'}"

@@ -19,6 +19,8 @@ import click
 from tui import __version__
 
 if TYPE_CHECKING:
+    from models.actions import Actor
+    from models.config import Config
     from models.db import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,6 +106,29 @@ def opened_store() -> Iterator[Store]:
         yield store
     finally:
         store.dispose()
+
+
+def loaded_config() -> Config:
+    """The config from --config / SHIFTDESK_CONFIG / the default file; exit 2 naming the key."""
+    from models.config import ConfigError, load_config
+
+    try:
+        return load_config(settings().config_path)
+    except ConfigError as exc:
+        fail(str(exc), EX_USAGE)
+        raise
+
+
+def acting_technician() -> Actor:
+    """The technician from --as / SHIFTDESK_TECHNICIAN; exit 2 with the reason if missing."""
+    from models.actions import Actor
+
+    email = (settings().technician or "").strip()
+    if not email:
+        fail("no technician: pass --as EMAIL or set SHIFTDESK_TECHNICIAN", EX_USAGE)
+    if "@" not in email:
+        fail(f"--as {email!r} is not an email address", EX_USAGE)
+    return Actor(email)
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -15,8 +15,7 @@ from typing import Any
 
 import click
 
-from models.actions import ActionError, Actor
-from models.config import Config, ConfigError, load_config
+from models.actions import ActionError
 from models.db import Store, StoreError, StoreUnavailable, open_store
 from models.rsaa import (
     RevokeReason,
@@ -29,24 +28,15 @@ from models.rsaa import (
     record_rsaa,
     revoke_rsaa,
 )
-from tui.cli import EX_DATAERR, EX_TEMPFAIL, EX_USAGE, common_options, fail, settings
-
-
-def _config() -> Config:
-    try:
-        return load_config(settings().config_path)
-    except ConfigError as exc:
-        fail(str(exc), EX_USAGE)
-        raise AssertionError("unreachable") from exc
-
-
-def _actor() -> Actor:
-    technician = (settings().technician or "").strip()
-    if not technician:
-        fail("no technician: pass --as EMAIL or set SHIFTDESK_TECHNICIAN", EX_USAGE)
-    if "@" not in technician:
-        fail(f"--as {technician!r} is not an email address", EX_USAGE)
-    return Actor(technician)
+from tui.cli import (
+    EX_DATAERR,
+    EX_TEMPFAIL,
+    acting_technician,
+    common_options,
+    fail,
+    loaded_config,
+    settings,
+)
 
 
 @contextmanager
@@ -112,7 +102,7 @@ def rsaa_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON for scripts (a list of objects).")
 def list_rsaas_command(active_only: bool, as_json: bool) -> None:
     """Agreements across tickets, for a security review."""
-    zone = zoneinfo.ZoneInfo(_config().calendar.timezone)
+    zone = zoneinfo.ZoneInfo(loaded_config().calendar.timezone)
     with _store() as store:
         rows = list_rsaas(store, active_only)
     if as_json:
@@ -181,8 +171,8 @@ def record_command(
     accepted_at: str | None,
 ) -> None:
     """Record the agreement a customer accepted for TICKET."""
-    config = _config()
-    actor = _actor()
+    config = loaded_config()
+    actor = acting_technician()
     accepted: float | None = None
     if accepted_at is not None:
         try:
@@ -219,7 +209,7 @@ def record_command(
 @click.option("--note", help="A note for the audit trail (never credentials).")
 def revoke_command(rsaa_id: int, reason: str, note: str | None) -> None:
     """Revoke agreement ID; prints what to remove on the customer's side."""
-    actor = _actor()
+    actor = acting_technician()
     with _store() as store:
         result = revoke_rsaa(store, rsaa_id, actor, reason, note=note)
     click.echo(f"revoked RSAA #{rsaa_id} on #{result.rsaa.ticket_number} ({reason})")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tui.cli import Settings, common_options, fail, settings
+from tui.cli import Settings, common_options, fail, loaded_config, settings
 
 if TYPE_CHECKING:
     from tui.context import AppContext
@@ -17,16 +17,11 @@ if TYPE_CHECKING:
 
 def build_context(s: Settings, *, demo: bool = False, speed: float = 1.0) -> AppContext:
     from models.actions import Actor, set_program
-    from models.config import ConfigError, load_config
     from models.db import StoreError, open_store
     from tui.context import AppContext, default_technician
 
     set_program("shiftdesk demo" if demo else "shiftdesk tui")
-    try:
-        config = load_config(s.config_path)
-    except ConfigError as exc:
-        fail(str(exc), 2)
-        raise
+    config = loaded_config()
     email = s.technician or config.technician or default_technician()
     url = s.db
     if demo:

@@ -6,21 +6,10 @@ import datetime as dt
 import json
 import sys
 import time
-from typing import Any
 
 import click
 
-from tui.cli import EX_TEMPFAIL, common_options, fail, opened_store, settings
-
-
-def load_config_or_exit() -> Any:
-    from models.config import ConfigError, load_config
-
-    try:
-        return load_config(settings().config_path)
-    except ConfigError as exc:
-        fail(str(exc), 2)
-        raise
+from tui.cli import EX_TEMPFAIL, common_options, fail, loaded_config, opened_store, settings
 
 
 @click.group("db")
@@ -109,7 +98,7 @@ def list_command(as_json: bool, show_all: bool) -> None:
     from models.sla import SlaPolicy
     from tui.widgets.countdown import clock_for
 
-    config = load_config_or_exit()
+    config = loaded_config()
     policy = SlaPolicy(BusinessCalendar.from_config(config.calendar), config.sla)
     zone = config.calendar.timezone
     now = time.time()
@@ -160,7 +149,7 @@ def show_command(number: int, as_json: bool) -> None:
     from models.notices import policy_notices
     from models.sanitize import safe_line, safe_text
 
-    config = load_config_or_exit()
+    config = loaded_config()
     zone = config.calendar.timezone
     with opened_store() as store:
         try:

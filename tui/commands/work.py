@@ -15,35 +15,20 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from tui.cli import EX_TEMPFAIL, EX_USAGE, common_options, fail, opened_store, settings
+from tui.cli import (
+    EX_TEMPFAIL,
+    EX_USAGE,
+    acting_technician,
+    common_options,
+    fail,
+    loaded_config,
+    opened_store,
+)
 
 if TYPE_CHECKING:
-    from models.actions import Actor
-    from models.config import Config
     from models.db import Store
 
 T = TypeVar("T")
-
-WHO_ARE_YOU = "who are you? pass --as EMAIL or set SHIFTDESK_TECHNICIAN"
-
-
-def _actor() -> Actor:
-    from models.actions import Actor
-
-    email = (settings().technician or "").strip()
-    if not email or "@" not in email:
-        fail(WHO_ARE_YOU if not email else f"--as {email!r} is not an email address", EX_USAGE)
-    return Actor(email)
-
-
-def _config() -> Config:
-    from models.config import ConfigError, load_config
-
-    try:
-        return load_config(settings().config_path)
-    except ConfigError as exc:
-        fail(str(exc), EX_USAGE)
-        raise
 
 
 _store = opened_store
@@ -113,7 +98,7 @@ def take_command(number: int, expected_version: int | None) -> None:
     """Take ticket NUMBER (you become its assignee)."""
     from models import actions
 
-    actor = _actor()
+    actor = acting_technician()
     ticket = _run(lambda s: actions.take(s, number, actor, expected_version=expected_version))
     click.echo(f"#{number} taken by {actor.email} (version {ticket.version})")
 
@@ -129,9 +114,9 @@ def reply_command(
     """Email the customer on ticket NUMBER (queued in the outbox)."""
     from models import work
 
-    actor = _actor()
+    actor = acting_technician()
     text = _body(body, body_file)
-    config = _config()
+    config = loaded_config()
     result = _run(
         lambda s: work.reply(
             s, number, actor, text, expected_version=expected_version, config=config
@@ -157,7 +142,7 @@ def note_command(
     """Add an internal note to ticket NUMBER (never mailed)."""
     from models import work
 
-    actor = _actor()
+    actor = acting_technician()
     text = _body(body, body_file)
     ticket = _run(lambda s: work.note(s, number, actor, text, expected_version=expected_version))
     click.echo(f"#{number} note added (version {ticket.version})")
@@ -172,7 +157,7 @@ def close_command(number: int, reason: str | None, expected_version: int | None)
     """Close ticket NUMBER (revokes its active RSAA)."""
     from models import actions
 
-    actor = _actor()
+    actor = acting_technician()
     ticket = _run(
         lambda s: actions.close(s, number, actor, expected_version=expected_version, reason=reason)
     )
@@ -187,7 +172,7 @@ def reopen_command(number: int, expected_version: int | None) -> None:
     """Reopen closed ticket NUMBER."""
     from models import actions
 
-    actor = _actor()
+    actor = acting_technician()
     ticket = _run(lambda s: actions.reopen(s, number, actor, expected_version=expected_version))
     click.echo(f"#{number} reopened: {ticket.status} (version {ticket.version})")
 
@@ -205,7 +190,7 @@ def outbox_command(flush: bool) -> None:
 
     with _store() as store:
         if flush:
-            config = _config()
+            config = loaded_config()
             report = asyncio.run(deliver_all_due(store, config.smtp))
             click.echo(
                 f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}"

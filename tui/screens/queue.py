@@ -307,18 +307,23 @@ class QueueScreen(Screen[None]):
             return None
         return row.number, row.version
 
-    def action_take(self) -> None:
-        from models import actions
-
+    def _act(self, label: str, act: Callable[[int, int], object]) -> None:
+        """Run `act(number, version)` on the ticket the keys act on; `label` may use {number}."""
         target = self._ticket()
         if target is None:
             return
         number, version = target
-        ctx = self.sd.ctx
         self.run_ticket_action(
-            f"#{number} is yours",
-            lambda: actions.take(ctx.store, number, ctx.actor, expected_version=version),
-            number=number,
+            label.format(number=number), lambda: act(number, version), number=number
+        )
+
+    def action_take(self) -> None:
+        from models import actions
+
+        ctx = self.sd.ctx
+        self._act(
+            "#{number} is yours",
+            lambda n, v: actions.take(ctx.store, n, ctx.actor, expected_version=v),
         )
 
     def _open_editor(self, mode: str) -> None:
@@ -365,15 +370,10 @@ class QueueScreen(Screen[None]):
     def action_reopen(self) -> None:
         from models import actions
 
-        target = self._ticket()
-        if target is None:
-            return
-        number, version = target
         ctx = self.sd.ctx
-        self.run_ticket_action(
-            f"#{number} reopened",
-            lambda: actions.reopen(ctx.store, number, ctx.actor, expected_version=version),
-            number=number,
+        self._act(
+            "#{number} reopened",
+            lambda n, v: actions.reopen(ctx.store, n, ctx.actor, expected_version=v),
         )
 
     def _with_reason(
@@ -470,10 +470,8 @@ class QueueScreen(Screen[None]):
     # ------------------------------------------------------------------ actions (workers)
 
     def current_number(self) -> int | None:
-        if self.has_class("-detail") and self.detail.number is not None:
-            return self.detail.number
-        row = self.queue.current
-        return row.number if row else None
+        target = self._ticket()
+        return target[0] if target else None
 
     @work(thread=True, group="action", exit_on_error=False)
     def run_ticket_action(
