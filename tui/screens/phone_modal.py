@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Static, TabbedContent, TabPane, TextArea
 
 from models.actions import ActionError, Conflict
@@ -38,6 +37,7 @@ from tui.context import AppContext
 from tui.widgets.forms import (
     FieldRow,
     FormDialog,
+    TicketDialog,
     format_wall_minute,
     one_line,
     parse_wall_minute,
@@ -52,7 +52,7 @@ def _stamp(at: float, zone: str) -> str:
     return dt.datetime.fromtimestamp(at, zoneinfo.ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M")
 
 
-class PhoneModal(ModalScreen[str | None]):
+class PhoneModal(TicketDialog):
     """Grant, decline or log a call on one ticket."""
 
     BINDINGS = [
@@ -205,20 +205,6 @@ class PhoneModal(ModalScreen[str | None]):
         if self.detail is None:
             self.mode = "missing"
         self.set_status(one_line(exc))
-
-    def set_keys(self, text: str) -> None:
-        self.query_one("#keys", Static).update(Text(text))
-
-    def set_status(self, text: str | None, *, ok: bool = False) -> None:
-        status = self.query_one("#status", Static)
-        status.set_class(bool(text), "-shown")
-        status.set_class(ok, "-ok")
-        status.update(Text(text or ""))
-
-    @property
-    def status_text(self) -> str:
-        status = self.query_one("#status", Static)
-        return str(status.content) if status.has_class("-shown") else ""
 
     def summary(self, detail: TicketDetail) -> Text:
         """Did the customer ask, and what was decided before (customer text shown literally)."""

@@ -13,7 +13,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, RadioButton, RadioSet, Static, TextArea
 
@@ -41,6 +40,7 @@ from tui.context import AppContext
 from tui.widgets.forms import (
     FieldRow,
     FormDialog,
+    TicketDialog,
     format_wall_minute,
     one_line,
     parse_wall_minute,
@@ -66,7 +66,7 @@ METHOD_CHOICES = (
 REVOKE_CHOICES = (RevokeReason.CUSTOMER_ASKED, RevokeReason.WORK_FINISHED)
 
 
-class RsaaModal(ModalScreen[str | None]):
+class RsaaModal(TicketDialog):
     """Record an RSAA on a ticket, or show the active one and revoke it."""
 
     BINDINGS = [
@@ -147,20 +147,6 @@ class RsaaModal(ModalScreen[str | None]):
         body = self.query_one("#rsaa-body", Vertical)
         await body.remove_children()
         await body.mount_all(widgets)
-
-    def set_keys(self, text: str) -> None:
-        self.query_one("#keys", Static).update(Text(text))
-
-    def set_status(self, text: str | None, *, ok: bool = False) -> None:
-        status = self.query_one("#status", Static)
-        status.set_class(bool(text), "-shown")
-        status.set_class(ok, "-ok")
-        status.update(Text(text or ""))
-
-    @property
-    def status_text(self) -> str:
-        status = self.query_one("#status", Static)
-        return str(status.content) if status.has_class("-shown") else ""
 
     # ------------------------------------------------------------------ the record form
 

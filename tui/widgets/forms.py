@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.dom import DOMNode
+from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Static
 from textual.worker import Worker
@@ -157,3 +158,24 @@ class FormDialog(VerticalScroll):
     FormDialog .dialog-warning { color: $text-warning; }
     FormDialog .section { height: auto; }
     """
+
+
+class TicketDialog(ModalScreen[str | None]):
+    """Base of the ticket modals: a key-hint line (#keys) and a one-line status (#status).
+
+    Subclasses compose both widgets; they dismiss with a one-line outcome, or None.
+    """
+
+    def set_keys(self, text: str) -> None:
+        self.query_one("#keys", Static).update(Text(text))
+
+    def set_status(self, text: str | None, *, ok: bool = False) -> None:
+        status = self.query_one("#status", Static)
+        status.set_class(bool(text), "-shown")
+        status.set_class(ok, "-ok")
+        status.update(Text(text or ""))
+
+    @property
+    def status_text(self) -> str:
+        status = self.query_one("#status", Static)
+        return str(status.content) if status.has_class("-shown") else ""
