@@ -5,12 +5,15 @@ from __future__ import annotations
 from textual.message import Message
 
 from models.queue import QueueRow
+from tui.widgets.queue_view import QueueData
 
 
 class QueueLoaded(Message):
-    def __init__(self, rows: list[QueueRow], complete: bool) -> None:
+    """A (partial or complete) load of the queue, with its derived lists already built."""
+
+    def __init__(self, data: QueueData, complete: bool) -> None:
         super().__init__()
-        self.rows = rows
+        self.data = data
         self.complete = complete
 
 

@@ -28,6 +28,7 @@ from tui.widgets.queue_view import (
     NUMBER_WIDTH,
     QueueFilter,
     QueueView,
+    build_queue_data,
     column_widths,
     pad,
 )
@@ -144,23 +145,24 @@ class QueueScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load_queue(self) -> None:
-        store = self.sd.ctx.store
-        with store.session() as session:
+        """The oldest rows first (the first frame), then everything; the O(N) work of each load
+        happens here, with a policy of this thread's own, not on the event loop."""
+        from models.work import sla_policy
+
+        ctx = self.sd.ctx
+        policy = sla_policy(ctx.config)
+        with ctx.store.session() as session:
             head = load_queue(session, limit=HEAD_ROWS)
-        self.post_message(QueueLoaded(head, complete=len(head) < HEAD_ROWS))
         if len(head) >= HEAD_ROWS:
-            with store.session() as session:
-                rows = load_queue(session, include_closed=True)
-            self.post_message(QueueLoaded(rows, complete=True))
-        else:
-            with store.session() as session:
-                rows = load_queue(session, include_closed=True)
-            self.post_message(QueueLoaded(rows, complete=True))
-        if self.sd.ctx.live:
+            self.post_message(QueueLoaded(build_queue_data(head, policy), complete=False))
+        with ctx.store.session() as session:
+            rows = load_queue(session, include_closed=True)
+        self.post_message(QueueLoaded(build_queue_data(rows, policy), complete=True))
+        if ctx.live:
             self.watch_changes()
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:
-        self.queue.set_rows(message.rows, complete=message.complete)
+        self.queue.set_data(message.data, complete=message.complete)
         self.refresh_header()
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)

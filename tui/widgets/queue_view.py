@@ -72,6 +72,37 @@ class QueueFilter:
         return " · ".join(parts)
 
 
+@dataclass
+class QueueData:
+    """The queue's rows with everything derived from them, built off the event loop."""
+
+    rows: dict[int, QueueRow]
+    order: list[tuple[float, int]]  # (received_at, number), FIFO
+    deadline_of: dict[int, float]  # waiting tickets only
+    deadlines: list[tuple[float, int]]  # the same, sorted by deadline
+    emergencies: set[int]  # waiting emergency tickets
+
+
+def build_queue_data(rows: Iterable[QueueRow], policy: SlaPolicy) -> QueueData:
+    """O(N) work for a full load: run it in a worker with a policy of its own (100k rows ~0.4 s)."""
+    by_number = {row.number: row for row in rows}
+    deadline_of: dict[int, float] = {}
+    emergencies: set[int] = set()
+    for row in by_number.values():
+        clock = clock_for(row)
+        if clock is not None:
+            deadline_of[row.number] = policy.deadline(clock.kind, clock.basis)
+            if row.kind == TicketKind.EMERGENCY:
+                emergencies.add(row.number)
+    return QueueData(
+        rows=by_number,
+        order=sorted((row.received_at, row.number) for row in by_number.values()),
+        deadline_of=deadline_of,
+        deadlines=sorted((d, n) for n, d in deadline_of.items()),
+        emergencies=emergencies,
+    )
+
+
 def column_widths(width: int) -> tuple[int, int]:
     """(customer, subject) widths for a queue `width` cells wide; the subject gets the most."""
     available = max(width - COUNTDOWN_WIDTH - NUMBER_WIDTH - KIND_WIDTH - FLAGS_WIDTH, 0)
@@ -161,6 +192,7 @@ class QueueView(ScrollView, can_focus=True):
         self._rows: dict[int, QueueRow] = {}
         self._order: list[tuple[float, int]] = []  # (received_at, number), FIFO
         self._index: list[int] = []  # visible ticket numbers, in order
+        self._index_keys: list[tuple[float, int]] = []  # their (received_at, number), for bisect
         self._deadlines: list[tuple[float, int]] = []  # waiting tickets, sorted by deadline
         self._deadline_of: dict[int, float] = {}
         self._emergencies: set[int] = set()  # waiting emergency tickets
@@ -193,14 +225,15 @@ class QueueView(ScrollView, can_focus=True):
 
     def set_rows(self, rows: Iterable[QueueRow], *, complete: bool = True) -> None:
         """Replace every row (keeps the cursor on the same ticket when it is still there)."""
+        self.set_data(build_queue_data(rows, self.policy), complete=complete)
+
+    def set_data(self, data: QueueData, *, complete: bool = True) -> None:
         keep = self.current.number if self.current else None
-        self._rows = {row.number: row for row in rows}
-        self._order = sorted((row.received_at, row.number) for row in self._rows.values())
-        self._deadline_of = {}
-        self._emergencies = set()
-        for row in self._rows.values():
-            self._track_deadline(row)
-        self._deadlines = sorted((d, n) for n, d in self._deadline_of.items())
+        self._rows = data.rows
+        self._order = data.order
+        self._deadline_of = data.deadline_of
+        self._deadlines = data.deadlines
+        self._emergencies = data.emergencies
         self.loaded = complete
         self._reindex(keep)
 
@@ -212,18 +245,40 @@ class QueueView(ScrollView, can_focus=True):
                 self._emergencies.add(row.number)
 
     def upsert(self, rows: Iterable[QueueRow], gone: Iterable[int] = ()) -> None:
-        """Merge changed rows (from the change feed)."""
+        """Merge changed rows (from the change feed) without walking the whole queue: each
+        row moves in the sorted lists by bisection (a full re-filter at 100k rows costs ~0.1 s
+        of the event loop, for every ticket that arrives)."""
         keep = self.current.number if self.current else None
+        needle = self.filter.text.lower()
         for number in gone:
+            self._unindex(number)
             self._drop(number)
         for row in rows:
+            self._unindex(row.number)
             self._drop(row.number)
             self._rows[row.number] = row
-            insort(self._order, (row.received_at, row.number))
+            key = (row.received_at, row.number)
+            insort(self._order, key)
             self._track_deadline(row)
             if row.number in self._deadline_of:
                 insort(self._deadlines, (self._deadline_of[row.number], row.number))
-        self._reindex(keep)
+            if self._matches(row, self.now, needle):
+                position = bisect_left(self._index_keys, key)
+                self._index_keys.insert(position, key)
+                self._index.insert(position, row.number)
+        self._breached_seen = bisect_left(self._deadlines, (self.now, -1))
+        self._strip_cache.clear()  # a few visible lines; some changes keep the version
+        self._after_index_change(keep)
+
+    def _unindex(self, number: int) -> None:
+        old = self._rows.get(number)
+        if old is None:
+            return
+        key = (old.received_at, old.number)
+        position = bisect_left(self._index_keys, key)
+        if position < len(self._index_keys) and self._index_keys[position] == key:
+            del self._index_keys[position]
+            del self._index[position]
 
     def _drop(self, number: int) -> None:
         old = self._rows.pop(number, None)
@@ -278,15 +333,24 @@ class QueueView(ScrollView, can_focus=True):
         now = self.now
         rows = self._rows
         needle = self.filter.text.lower()
-        self._index = [n for _, n in self._order if self._matches(rows[n], now, needle)]
+        self._index_keys = [key for key in self._order if self._matches(rows[key[1]], now, needle)]
+        self._index = [number for _, number in self._index_keys]
         self._breached_seen = bisect_left(self._deadlines, (now, -1))
         self._strip_cache.clear()
+        self._after_index_change(keep)
+
+    def _after_index_change(self, keep: int | None) -> None:
+        """Size, cursor (on the same ticket when it is still shown) and a repaint."""
         self.virtual_size = Size(self.size.width, len(self._index))
-        if keep is not None and keep in rows:
-            try:
-                self.cursor = self._index.index(keep)
-            except ValueError:
-                self.cursor = min(self.cursor, max(len(self._index) - 1, 0))
+        row = self._rows.get(keep) if keep is not None else None
+        position = -1
+        if row is not None:
+            key = (row.received_at, row.number)
+            position = bisect_left(self._index_keys, key)
+            if position >= len(self._index_keys) or self._index_keys[position] != key:
+                position = -1
+        if position >= 0:
+            self.cursor = position
         else:
             self.cursor = min(self.cursor, max(len(self._index) - 1, 0))
         self.refresh()
