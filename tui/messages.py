@@ -9,9 +9,10 @@ from tui.widgets.queue_view import QueueData
 
 
 class QueueLoaded(Message):
-    """A (partial or complete) load of the queue, with its derived lists already built."""
+    """A load of the queue: the first few hundred rows as they are, or everything with its
+    derived lists already built by the worker."""
 
-    def __init__(self, data: QueueData, complete: bool) -> None:
+    def __init__(self, data: QueueData | list[QueueRow], complete: bool) -> None:
         super().__init__()
         self.data = data
         self.complete = complete

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from tui.widgets.queue_view import (
     FLAGS_WIDTH,
     KIND_WIDTH,
     NUMBER_WIDTH,
+    QueueData,
     QueueFilter,
     QueueView,
     build_queue_data,
@@ -98,6 +100,7 @@ class QueueScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.feed: ChangeFeed | None = None
+        self._head_painted = threading.Event()
         self._status_extra = ""
 
     @property
@@ -150,11 +153,13 @@ class QueueScreen(Screen[None]):
         from models.work import sla_policy
 
         ctx = self.sd.ctx
-        policy = sla_policy(ctx.config)
         with ctx.store.session() as session:
             head = load_queue(session, limit=HEAD_ROWS)
-        if len(head) >= HEAD_ROWS:
-            self.post_message(QueueLoaded(build_queue_data(head, policy), complete=False))
+        # the first frame: a few hundred rows, cheap enough to prepare on the event loop
+        self.post_message(QueueLoaded(head, complete=False))
+        # the full load is CPU work in Python: let the first frame paint before it takes the GIL
+        self._head_painted.wait(timeout=2.0)
+        policy = sla_policy(ctx.config)
         with ctx.store.session() as session:
             rows = load_queue(session, include_closed=True)
         self.post_message(QueueLoaded(build_queue_data(rows, policy), complete=True))
@@ -162,7 +167,11 @@ class QueueScreen(Screen[None]):
             self.watch_changes()
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:
-        self.queue.set_data(message.data, complete=message.complete)
+        if isinstance(message.data, QueueData):
+            self.queue.set_data(message.data, complete=message.complete)
+        else:
+            self.queue.set_rows(message.data, complete=message.complete)
+            self.call_after_refresh(self._head_painted.set)
         self.refresh_header()
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
