@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
@@ -567,7 +566,7 @@ class ArrivalStream:
 
     def arrive(self, now: float) -> int:
         rng = self.rng
-        with store_transaction(self.store) as session:
+        with self.store.transaction() as session:
             customers = session.execute(select(col(Customer.id), col(Customer.email))).all()
             customer_id, email = rng.choice(customers)
             emergency = rng.random() < 0.12
@@ -591,10 +590,6 @@ class ArrivalStream:
             )
             assert ticket.number is not None
             return ticket.number
-
-
-def store_transaction(store: Store) -> AbstractContextManager[Session]:
-    return store.transaction()
 
 
 def seed_bulk(store: Store, tickets: int, *, now: float, seed: int = 3, batch: int = 5000) -> int:

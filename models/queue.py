@@ -38,14 +38,38 @@ _COLUMNS = (
 )
 
 
+_SMALL = 2000  # up to this many rows, look up only the customers and RSAAs they reference
+
+
 class _Lookups:
-    def __init__(self, cursor: Any, numbers: list[int] | None = None) -> None:
-        cursor.execute("SELECT id, name FROM customers")
-        self.customers: dict[int, str] = dict(cursor.fetchall())
+    """Customer names, technician emails and active RSAAs for a batch of ticket rows: the whole
+    tables for a full load, only what the rows reference for a small one (the first frame, a
+    change-feed batch), so a large customer base doesn't cost every arriving ticket."""
+
+    def __init__(self, cursor: Any, mark: str, raw: list[tuple[Any, ...]]) -> None:
         cursor.execute("SELECT id, email FROM technicians")
         self.technicians: dict[int, str] = dict(cursor.fetchall())
-        cursor.execute("SELECT ticket_number FROM rsaas WHERE revoked_at IS NULL")
-        self.rsaa: set[int] = {r[0] for r in cursor.fetchall()}
+        if len(raw) > _SMALL:
+            cursor.execute("SELECT id, name FROM customers")
+            self.customers: dict[int, str] = dict(cursor.fetchall())
+            cursor.execute("SELECT ticket_number FROM rsaas WHERE revoked_at IS NULL")
+            self.rsaa: set[int] = {r[0] for r in cursor.fetchall()}
+            return
+        self.customers = {}
+        self.rsaa = set()
+        customer_ids = sorted({r[6] for r in raw if r[6] is not None})
+        for chunk in _chunks(customer_ids):
+            cursor.execute(
+                f"SELECT id, name FROM customers WHERE id IN ({_marks(mark, chunk)})", chunk
+            )
+            self.customers.update(cursor.fetchall())
+        for chunk in _chunks(sorted({r[0] for r in raw})):
+            cursor.execute(
+                "SELECT ticket_number FROM rsaas WHERE revoked_at IS NULL"
+                f" AND ticket_number IN ({_marks(mark, chunk)})",
+                chunk,
+            )
+            self.rsaa.update(r[0] for r in cursor.fetchall())
 
     def rows(self, raw: Iterable[tuple[Any, ...]]) -> list[QueueRow]:
         customers, technicians, rsaa = self.customers, self.technicians, self.rsaa
@@ -77,34 +101,42 @@ def _param(session: Session) -> str:
     return "%s" if session.get_bind().dialect.name == "postgresql" else "?"
 
 
+def _chunks(values: list[int], size: int = 500) -> Iterable[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _marks(mark: str, chunk: list[int]) -> str:
+    return ", ".join([mark] * len(chunk))
+
+
 def load_queue(
     session: Session, *, include_closed: bool = False, limit: int | None = None
 ) -> list[QueueRow]:
     """Open tickets (all tickets with include_closed), FIFO by received time."""
     cursor = _cursor(session)
-    lookups = _Lookups(cursor)
     where = "" if include_closed else f"WHERE status <> '{TicketStatus.CLOSED}'"
     sql = f"SELECT {_COLUMNS} FROM tickets {where} ORDER BY received_at, number"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     cursor.execute(sql)
-    rows = lookups.rows(cursor.fetchall())
+    raw = cursor.fetchall()
+    rows = _Lookups(cursor, _param(session), raw).rows(raw)
     cursor.close()
     return rows
 
 
 def load_rows(session: Session, numbers: Iterable[int]) -> list[QueueRow]:
     """The current rows for these tickets (for the change feed)."""
-    wanted = sorted(set(numbers))
     cursor = _cursor(session)
-    lookups = _Lookups(cursor)
-    rows: list[QueueRow] = []
     mark = _param(session)
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ", ".join([mark] * len(chunk))
-        cursor.execute(f"SELECT {_COLUMNS} FROM tickets WHERE number IN ({marks})", chunk)
-        rows.extend(lookups.rows(cursor.fetchall()))
+    raw: list[tuple[Any, ...]] = []
+    for chunk in _chunks(sorted(set(numbers))):
+        cursor.execute(
+            f"SELECT {_COLUMNS} FROM tickets WHERE number IN ({_marks(mark, chunk)})", chunk
+        )
+        raw.extend(cursor.fetchall())
+    rows = _Lookups(cursor, mark, raw).rows(raw)
     cursor.close()
     return rows
 
