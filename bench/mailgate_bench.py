@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -28,32 +29,102 @@ def command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "tui"]
 
 
-def message(index: int, reply_to: int | None = None) -> bytes:
+def message(index: int, sender: str) -> bytes:
+    """A plain new message (the single-message runs)."""
     msg = EmailMessage()
-    msg["From"] = f"Customer {index % 50} <customer{index % 50}@example.org>"
+    msg["From"] = f"Customer {index} <{sender}>"
     msg["To"] = "support@example.com"
-    msg["Subject"] = f"Re: [#{reply_to}] more" if reply_to else f"Problem number {index}"
+    msg["Subject"] = f"Problem number {index}"
     msg["Message-ID"] = f"<bench.{index}.{time.time_ns()}@example.org>"
     msg["Date"] = "Thu, 15 Jan 2026 12:00:00 -0700"
     msg.set_content(f"Something broke ({index}).\n" + "Details line.\n" * 20)
     return msg.as_bytes()
 
 
-def seed(url: str) -> None:
+@dataclass
+class World:
+    senders: list[str]  # every customer's address
+    keys: dict[str, list[str]]  # address -> that customer's license keys
+    tickets: int  # tickets already in the store (numbers 1..tickets)
+
+
+def seed(url: str, customers: int = 2000, tickets: int = 20000) -> World:
+    """A store like a real one: the demo's customers in every entitlement state (active, lapsed,
+    renewed M&S, hosted, partners, nobody), and `tickets` tickets already in it."""
+    import random
+
+    from sqlalchemy import select
+
     from models.db import Store
-    from models.tables import Customer, CustomerAddress
+    from models.demo import build_world, seed_bulk
+    from models.tables import Customer, License
 
     store = Store(url)
+    now = time.time()
     with store.transaction() as session:
-        for n in range(50):
-            customer = Customer(
-                name=f"Customer {n}", email=f"customer{n}@example.org", created_at=0.0
-            )
-            session.add(customer)
-            session.flush()
-            assert customer.id is not None
-            session.add(CustomerAddress(customer_id=customer.id, email=customer.email))
+        build_world(session, random.Random(7), now, customers=customers)
+    seed_bulk(store, tickets, now=now)
+    with store.transaction() as session:
+        senders = [email for (email,) in session.execute(select(Customer.email)).all()]
+        keys: dict[str, list[str]] = {}
+        for email, key in session.execute(
+            select(Customer.email, License.key).join(License, License.customer_id == Customer.id)
+        ).all():
+            keys.setdefault(email, []).append(key)
     store.dispose()
+    return World(senders, keys, tickets)
+
+
+def workload(world: World, count: int, seed: int = 11) -> list[bytes]:
+    """`count` messages as a support mailbox gets them: mostly new tickets from customers (some
+    naming a license key), a quarter replies (by `[#N]` or by In-Reply-To), strangers,
+    HTML-only and multipart/alternative mail, attachments, and the odd auto-reply."""
+    import random
+
+    rng = random.Random(seed)
+    sent: list[str] = []  # Message-IDs stored so far, for In-Reply-To threading
+    out = []
+    for index in range(count):
+        roll = rng.random()
+        sender = (
+            f"stranger{index}@elsewhere.example"
+            if roll < 0.1
+            else world.senders[rng.randrange(len(world.senders))]
+        )
+        msg = EmailMessage()
+        msg["From"] = f"Bench Sender {index} <{sender}>"
+        msg["To"] = "support@example.com"
+        msg["Message-ID"] = f"<bench.{index}.{time.time_ns()}@example.org>"
+        msg["Date"] = "Thu, 15 Jan 2026 12:00:00 -0700"
+        body = f"Something broke ({index}).\n" + "Details line with a few words in it.\n" * 20
+        kind = rng.random()
+        if kind < 0.12 and world.tickets:
+            msg["Subject"] = f"Re: [#{rng.randint(1, world.tickets)}] still broken"
+        elif kind < 0.25 and sent:
+            parent = sent[rng.randrange(len(sent))]
+            msg["Subject"] = "Re: our problem"
+            msg["In-Reply-To"] = parent
+            msg["References"] = parent
+            if kind < 0.27:
+                msg["Auto-Submitted"] = "auto-replied"
+        else:
+            msg["Subject"] = f"Problem number {index}"
+            keys = world.keys.get(sender)
+            if keys and rng.random() < 0.3:
+                body += f"\nOur license key is {rng.choice(keys)}.\n"
+            if rng.random() < 0.1:
+                body += "\nCould you call me? My number is +1 555 0100.\n"
+        msg.set_content(body)
+        if rng.random() < 0.15:
+            html = "<html><body>" + body.replace("\n", "<br>") + "</body></html>"
+            msg.add_alternative(html, subtype="html")
+        if rng.random() < 0.05:
+            msg.add_attachment(
+                b"log line\n" * 2000, maintype="text", subtype="plain", filename="server.log"
+            )
+        sent.append(msg["Message-ID"])
+        out.append(msg.as_bytes())
+    return out
 
 
 def _children_cpu() -> float:
@@ -62,7 +133,7 @@ def _children_cpu() -> float:
 
 
 def bench_single(
-    url: str, runs: int, socket_path: Path | None = None, first: int = 0
+    world: World, url: str, runs: int, socket_path: Path | None = None, first: int = 0
 ) -> tuple[list[float], list[float]]:
     """Wall and CPU seconds per run (CPU shows the cost when other work shares the machine)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIFTDESK_")}
@@ -70,7 +141,7 @@ def bench_single(
         env["SHIFTDESK_MAILGATE_SOCKET"] = str(socket_path)
     times, cpu = [], []
     for index in range(first, first + runs):
-        raw = message(index)
+        raw = message(index, world.senders[index % len(world.senders)])
         cpu_before = _children_cpu()
         started = time.perf_counter()
         result = subprocess.run(
@@ -87,13 +158,12 @@ def bench_single(
     return times, cpu
 
 
-def bench_maildir(url: str, workdir: Path, count: int) -> tuple[float, float, str]:
+def bench_maildir(world: World, url: str, workdir: Path, count: int) -> tuple[float, float, str]:
     maildir = workdir / "Maildir"
     for sub in ("new", "cur", "tmp"):
         (maildir / sub).mkdir(parents=True, exist_ok=True)
-    for index in range(count):
-        reply = (index % 5) + 1 if index % 4 == 3 else None  # a quarter are replies
-        (maildir / "new" / f"{index:06d}.bench").write_bytes(message(1000 + index, reply))
+    for index, raw in enumerate(workload(world, count)):
+        (maildir / "new" / f"{index:06d}.bench").write_bytes(raw)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIFTDESK_")}
     cpu_before = _children_cpu()
     started = time.perf_counter()
@@ -114,14 +184,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--customers", type=int, default=2000, help="customers in the store")
+    parser.add_argument("--tickets", type=int, default=20000, help="tickets already in the store")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mailgate-bench-"))
     try:
         url = f"sqlite:///{workdir / 'bench.db'}"
-        seed(url)
+        world = seed(url, args.customers, args.tickets)
         load = os.getloadavg()[0]
         print(f"load average before: {load:.2f} on {os.cpu_count()} CPUs")
-        times, cpu = bench_single(url, args.runs)
+        times, cpu = bench_single(world, url, args.runs)
         print(f"command: {' '.join(command())} mailgate --db sqlite:///...")
         print(
             f"mailgate, one message, {args.runs} runs: median {statistics.median(times) * 1000:.0f}"
@@ -136,7 +208,7 @@ def main() -> None:
         assert daemon.stderr is not None
         daemon.stderr.readline()  # "listening on ..."
         try:
-            times, cpu = bench_single(url, args.runs, socket_path, first=500)
+            times, cpu = bench_single(world, url, args.runs, socket_path, first=500)
         finally:
             daemon.terminate()
             daemon.wait(timeout=10)
@@ -146,7 +218,7 @@ def main() -> None:
             f" max {max(times) * 1000:.0f}); goal <= 300 ms;"
             f" client CPU median {statistics.median(cpu) * 1000:.0f} ms"
         )
-        elapsed, maildir_cpu, summary = bench_maildir(url, workdir, args.messages)
+        elapsed, maildir_cpu, summary = bench_maildir(world, url, workdir, args.messages)
         print(
             f"mailgate --maildir, {args.messages} messages: {elapsed:.2f} s wall including process "
             f"start = {args.messages / elapsed:.0f} messages/s; goal >= 200; "

@@ -34,7 +34,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from models.actions import SYSTEM, ActionError, action, audit, insert_ticket, normalize_email
+from models.actions import (
+    SYSTEM,
+    ActionError,
+    action,
+    audit,
+    insert_ticket_and_message,
+    normalize_email,
+)
 from models.db import Store
 from models.entitlement import purchase_term_end
 from models.intake import KEY_PATTERN, find_customer
@@ -441,7 +448,7 @@ def _insert_purchase(
         if customer is not None and license.customer_id != customer.id:
             raise RowError(f"license {license_key} belongs to another customer")
         license_id = license.id
-    ticket = insert_ticket(
+    return insert_ticket_and_message(
         session,
         subject=subject.strip(),
         requester_email=email,
@@ -453,9 +460,7 @@ def _insert_purchase(
         entitlement=Entitlement.PURCHASE,
         entitlement_note=_purchase_note(kind, at),
         rfc_message_id=f"<purchase.{order}@shiftdesk.invalid>" if order else None,
-    )
-    assert ticket.number is not None
-    return ticket.number
+    ).number
 
 
 def add_purchase(

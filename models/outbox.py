@@ -26,13 +26,14 @@ from email.utils import formatdate
 from typing import Any
 
 import aiosmtplib
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from models.actions import inserted_id
 from models.config import SmtpConfig
 from models.db import Store
-from models.tables import OutboxEntry
+from models.tables import OutboxEntry, table_of
 
 BACKOFF_FIRST_SECONDS = 30.0
 BACKOFF_MAX_SECONDS = 30 * 60.0
@@ -60,26 +61,33 @@ def enqueue(
     references: str | None = None,
     rfc_message_id: str | None = None,
     domain: str | None = None,
-) -> OutboxEntry:
-    """Queue one message (caller's transaction). Delivery is models.outbox's worker's job."""
-    entry = OutboxEntry(
-        ticket_number=ticket_number,
-        message_id=message_id,
-        kind=kind,
-        to_address=to_address,
-        subject=subject,
-        body=body,
-        rfc_message_id=rfc_message_id or make_message_id(ticket_number, domain),
-        in_reply_to=in_reply_to,
-        references=references,
-        status="queued",
-        attempts=0,
-        next_attempt_at=at,
-        created_at=at,
+) -> int:
+    """Queue one message (caller's transaction); returns the outbox entry's id. Delivery is
+    models.outbox's worker's job."""
+    result = session.execute(
+        _ENQUEUE,
+        {
+            "ticket_number": ticket_number,
+            "message_id": message_id,
+            "kind": kind,
+            "to_address": to_address,
+            "subject": subject,
+            "body": body,
+            "rfc_message_id": rfc_message_id or make_message_id(ticket_number, domain),
+            "in_reply_to": in_reply_to,
+            "references": references,
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": at,
+            "last_error": None,
+            "created_at": at,
+            "sent_at": None,
+        },
     )
-    session.add(entry)
-    session.flush()
-    return entry
+    return inserted_id(result)
+
+
+_ENQUEUE = insert(table_of(OutboxEntry))
 
 
 # --------------------------------------------------------------------------- delivery

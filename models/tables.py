@@ -7,9 +7,16 @@ row, and the ticket's `version` bumped for optimistic locking).
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import cast
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, LargeBinary, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a SQLModel class, for the hot paths that skip the ORM (the mail
+    gateway): a prepared Core statement costs ~50 µs where an ORM query costs ~300 µs."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
 
 class TicketKind(StrEnum):

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -38,6 +38,7 @@ from models.tables import (
     Ticket,
     TicketKind,
     TicketStatus,
+    table_of,
 )
 
 # --------------------------------------------------------------------------- working a ticket
@@ -193,7 +194,7 @@ def _send_reply(
     session.add(message)
     session.flush()
     assert message.id is not None
-    entry = enqueue(
+    outbox_id = enqueue(
         session,
         to_address=to_address,
         subject=subject,
@@ -205,7 +206,6 @@ def _send_reply(
         references=references,
         rfc_message_id=rfc_message_id,
     )
-    assert entry.id is not None
     first = _record_first_response(ticket, at, config)
     ticket.status = TicketStatus.ANSWERED
     ticket.waiting_since = None
@@ -217,7 +217,7 @@ def _send_reply(
         audit_action,
         at,
         message=message.id,
-        outbox=entry.id,
+        outbox=outbox_id,
         to=to_address,
         first_response=first,
         first_response_met=ticket.first_response_met if first else None,
@@ -226,7 +226,7 @@ def _send_reply(
     return ReplyResult(
         ticket=ticket,
         message_id=message.id,
-        outbox_id=entry.id,
+        outbox_id=outbox_id,
         rfc_message_id=rfc_message_id,
         subject=subject,
         to_address=to_address,
@@ -430,31 +430,47 @@ def reclassify(
         return ticket
 
 
-def customer_wrote(session: Session, ticket: Ticket, message: Message, at: float) -> None:
+_TICKETS = table_of(Ticket)
+_WAITING = select(_TICKETS.c.status, _TICKETS.c.waiting_since, _TICKETS.c.phone_requested).where(
+    _TICKETS.c.number == bindparam("n")
+)
+_WAITS_AGAIN = (
+    update(_TICKETS)
+    .where(_TICKETS.c.number == bindparam("n"))
+    .values(
+        status=TicketStatus.OPEN,
+        closed_at=None,
+        waiting_since=bindparam("waiting_since"),
+        phone_requested=bindparam("phone"),
+    )
+)
+
+
+def customer_wrote(
+    session: Session, number: int, *, message_id: int, author: str, body: str, at: float
+) -> None:
     """A customer's new message on an existing ticket (intake's building block).
 
-    The caller has locked the ticket (`lock_ticket`) and added `message` in this transaction.
-    The ticket waits for us again: status open (a closed ticket reopens), the clock restarts from
-    this message unless it was already waiting, and a request for a call sets the phone flag.
+    The caller has bumped the ticket's version (`bump_version`) and inserted the message in this
+    transaction. The ticket waits for us again: status open (a closed ticket reopens), the clock
+    restarts from this message unless it was already waiting, and a request for a call sets the
+    phone flag. Core statements: the mail gateway runs this once per reply.
     """
     from models.phone import detect_phone_request
 
-    assert ticket.number is not None
-    previous = ticket.status
-    if ticket.status != TicketStatus.OPEN or ticket.waiting_since is None:
-        ticket.waiting_since = at
-    ticket.status = TicketStatus.OPEN
-    ticket.closed_at = None
-    if detect_phone_request(message.body):
-        ticket.phone_requested = True
+    previous, waiting_since, phone = session.execute(_WAITING, {"n": number}).one()
+    if previous != TicketStatus.OPEN or waiting_since is None:
+        waiting_since = at
+    phone = bool(phone) or bool(detect_phone_request(body))
+    session.execute(_WAITS_AGAIN, {"n": number, "waiting_since": waiting_since, "phone": phone})
     audit(
         session,
-        ticket.number,
-        Actor(message.author),
+        number,
+        Actor(author),
         "customer_message",
         at,
         previous_status=previous,
-        message=message.id,
-        phone_requested=ticket.phone_requested,
+        message=message_id,
+        phone_requested=phone,
     )
-    mark_changed(session, ticket.number, at)
+    mark_changed(session, number, at)

@@ -155,20 +155,27 @@ def test_reply_threads_to_the_customers_latest_message(store: Store) -> None:
     number = _ticket(store)
     work.reply(store, number, ALICE, "first", at=TUESDAY_9 + 60, config=CONFIG)
     with store.transaction() as s:
-        ticket = actions.lock_ticket(s, number, None, TUESDAY_9 + 120)
-        message = Message(
-            ticket_number=number,
+        actions.bump_version(s, number, None, TUESDAY_9 + 120)
+        body = "Please call me back."
+        message_id = actions.insert_message(
+            s,
+            number,
             direction="in",
             author="jo2@customer.example",
             created_at=TUESDAY_9 + 120,
             subject="Re: [#1] Crash",
-            body="Please call me back.",
+            body=body,
             rfc_message_id="<second@customer.example>",
             references="<first@customer.example> <out@shiftdesk.example>",
         )
-        s.add(message)
-        s.flush()
-        work.customer_wrote(s, ticket, message, TUESDAY_9 + 120)
+        work.customer_wrote(
+            s,
+            number,
+            message_id=message_id,
+            author="jo2@customer.example",
+            body=body,
+            at=TUESDAY_9 + 120,
+        )
     ticket = _ticket_row(store, number)
     assert ticket.status == TicketStatus.OPEN and ticket.waiting_since == TUESDAY_9 + 120
     assert ticket.phone_requested
