@@ -185,7 +185,11 @@ class Draft(SQLModel, table=True):
 
 class OutboxEntry(SQLModel, table=True):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # the gateway's "one auto-reply a day per address" check
+        Index("ix_outbox_to_address_created", "to_address", "created_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     ticket_number: int | None = Field(default=None, foreign_key="tickets.number", index=True)
     message_id: int | None = Field(default=None, foreign_key="messages.id")
