@@ -63,10 +63,38 @@ def _looks_like_phone_number(candidate: str) -> bool:
     return True
 
 
+# Python's re runs the two case-insensitive patterns above ~10x slower than a plain search (~250 µs
+# on a 1 KB message), and the mail gateway asks once per message. A text that contains none of a
+# pattern's words cannot match it, so the words are looked for first in the text folded the way
+# re.IGNORECASE folds it: lower() plus the three letters it matches that lower() does not map.
+_PHRASE_WORDS = (
+    "call",
+    "ring",
+    "phone",
+    "buzz",
+    "talk",
+    "speak",
+    "chat",
+    "cell",
+    "mobile",
+    "direct",
+    "reach",
+)
+_LABEL_WORDS = ("phone", "tel", "mobile", "cell")
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+
+def _asks_in_words(text: str) -> bool:
+    folded = text.translate(_FOLD).lower()
+    if any(word in folded for word in _PHRASE_WORDS) and _PHRASES.search(text):
+        return True
+    return any(word in folded for word in _LABEL_WORDS) and _LABELLED.search(text) is not None
+
+
 def detect_phone_request(text: str) -> bool:
     """True when `text` asks for a call or gives a phone number to call."""
     if not text:
         return False
-    if _PHRASES.search(text) or _LABELLED.search(text):
+    if _asks_in_words(text):
         return True
     return any(_looks_like_phone_number(m.group(1)) for m in _NUMBER.finditer(text))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from models import phone
 from models.phone import detect_phone_request
 
 ASKS = [
@@ -67,3 +70,25 @@ def test_ordinary_text_is_not_a_request(text: str) -> None:
 def test_request_buried_in_a_long_message() -> None:
     body = "Hello,\n\n" + "The export fails with a timeout.\n" * 50 + "\nCall me back please.\n"
     assert detect_phone_request(body)
+
+
+# The word pre-check must never hide a match the full patterns find: compare with the patterns
+# alone on text built from their words, in every case, with the letters re.IGNORECASE folds oddly.
+_PIECES = [
+    "call", "CALL", "ring", "phone", "tele", "buzz", "talk", "speak", "chat", "cell", "mobile",
+    "direct", "reach", "tel", "me", "us", "back", "can", "you", "we", "i", "give", "a", "my",
+    "number", "is", "at", "on", "by", "quick", "schedule", "someone", ":", "+1", "5", " ", "\n",
+    "\u0130", "\u0131", "\u017f", "\u212a", "ſpeak", "rİng", "caLL", "ſchedule",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
+@settings(max_examples=500)
+def test_word_precheck_never_hides_a_match(text: str) -> None:
+    full = bool(phone._PHRASES.search(text) or phone._LABELLED.search(text))
+    assert phone._asks_in_words(text) == full
+
+
+@pytest.mark.parametrize("text", ["Please ſpeak to someone", "Can we tal\u212a?", "rİng me"])
+def test_letters_ignorecase_folds_oddly_still_count(text: str) -> None:
+    assert detect_phone_request(text)
