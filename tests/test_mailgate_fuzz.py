@@ -4,14 +4,18 @@ the store consistent (every ticket has its first message)."""
 
 from __future__ import annotations
 
+from email import policy
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from models import mailparse
 from models.db import Store
 from models.intake import Limits, gate
+from models.mailparse import Unusable, parse_message
 from models.tables import Message, Ticket
 from tests.intake_support import (
     CONFIG,
@@ -116,3 +120,22 @@ def test_gateway_survives_mutated_mail(tmp_path: Path) -> None:
         assert tickets > 0 and 0 in seen
     finally:
         store.dispose()
+
+
+def _parsed(raw: bytes) -> object:
+    try:
+        return parse_message(raw)
+    except Unusable as exc:
+        return ("unusable", exc.reason)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(raw=st.sampled_from(CORPUS) | mutated())
+def test_parse_once_policy_reads_mail_exactly_as_policy_default(raw: bytes) -> None:
+    """The gateway's policy caches parsed header values; it must read every message, broken
+    ones included, exactly as plain policy.default does."""
+    ours = _parsed(raw)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mailparse, "POLICY", policy.default)
+        plain_default = _parsed(raw)
+    assert ours == plain_default
