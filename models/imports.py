@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -185,7 +185,7 @@ def _customer_row(session: Session, row: dict[str, Any]) -> tuple[str, str]:
         if part.strip()
     ]
     customer = session.execute(
-        select(Customer).where(func.lower(Customer.email) == email)
+        select(Customer).where(col(Customer.email) == email)
     ).scalar_one_or_none()
     outcome, changed = "unchanged", []
     if customer is None:
@@ -207,7 +207,7 @@ def _customer_row(session: Session, row: dict[str, Any]) -> tuple[str, str]:
     assert customer.id is not None
     for address in dict.fromkeys([email, *others]):
         owner = session.execute(
-            select(CustomerAddress).where(func.lower(CustomerAddress.email) == address)
+            select(CustomerAddress).where(col(CustomerAddress.email) == address)
         ).scalar_one_or_none()
         if owner is None:
             session.add(CustomerAddress(customer_id=customer.id, email=address))
