@@ -47,13 +47,15 @@ from models.actions import (
 from models.config import Config
 from models.db import Store
 from models.entitlement import EntitlementDecision, entitlement_at
-from models.mailparse import (  # noqa: F401  (re-exported: the gateway's public names)
-    _MSGID,
+from models.limits import (  # noqa: F401  (re-exported: the gateway's public names)
     MAX_ATTACHMENT_BYTES,
     MAX_HEADER_CHARS,
     MAX_MESSAGE_BYTES,
     MAX_SUBJECT_CHARS,
     Limits,
+)
+from models.mailparse import (  # noqa: F401  (re-exported: the gateway's public names)
+    _MSGID,
     ParsedAttachment,
     ParsedMail,
     Unusable,

@@ -25,13 +25,15 @@ from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
 
-MAX_MESSAGE_BYTES = 25 * 1024 * 1024
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-MAX_HEADER_CHARS = 16 * 1024  # per stored header value; longer ones are cut
-MAX_SUBJECT_CHARS = 998
-# the stdlib parser with policy.default spends ~0.2 ms per MIME part: a message made of
-# hundreds of thousands of tiny parts would hold the gateway for minutes
-MAX_MIME_PARTS = 2000
+from models.limits import (  # noqa: F401  (re-exported)
+    MAX_ATTACHMENT_BYTES,
+    MAX_HEADER_CHARS,
+    MAX_MESSAGE_BYTES,
+    MAX_MIME_PARTS,
+    MAX_SUBJECT_CHARS,
+    Limits,
+)
+
 _PART_HEADER = re.compile(rb"^content-type:", re.IGNORECASE | re.MULTILINE)
 _MSGID = re.compile(r"<[^<>\s]+>")
 
@@ -42,12 +44,6 @@ class Unusable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_message_bytes: int = MAX_MESSAGE_BYTES
-    max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
 
 
 @dataclass

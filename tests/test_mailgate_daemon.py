@@ -107,7 +107,7 @@ def test_serve_needs_a_socket() -> None:
     assert result.returncode == 2 and b"--socket" in result.stderr
 
 
-def test_the_client_loads_neither_the_orm_nor_textual(daemon: Path) -> None:
+def test_the_client_loads_neither_the_orm_nor_textual_nor_the_parser(daemon: Path) -> None:
     code = (
         "import sys, io\n"
         "from click.testing import CliRunner\n"
@@ -115,7 +115,8 @@ def test_the_client_loads_neither_the_orm_nor_textual(daemon: Path) -> None:
         f"args = ['mailgate', '--socket', {str(daemon)!r}]\n"
         f"r = CliRunner().invoke(main, args, input={MESSAGE!r})\n"
         "assert r.exit_code == 0, r.output\n"
-        "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'textual') if m in sys.modules]\n"
+        "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'textual', 'models.mailparse')"
+        " if m in sys.modules]\n"
         "print(heavy); sys.exit(1 if heavy else 0)\n"
     )
     started = time.perf_counter()

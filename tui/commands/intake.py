@@ -169,7 +169,7 @@ def mailgate_command(
     Exit 0 stored or ignored (prints `ticket #N new|reply` or `ignored: why`), 65 unusable
     message, 75 store unreachable or locked (the MTA retries later).
     """
-    from models.mailparse import MAX_MESSAGE_BYTES
+    from models.limits import MAX_MESSAGE_BYTES
 
     limit = MAX_MESSAGE_BYTES if max_size is None else max_size
     if serve:
