@@ -232,3 +232,23 @@ async def test_incremental_upserts_match_a_full_refilter(sqlite_store: Store) ->
                 view._reindex(None)
                 assert incremental == view._index, query
                 assert waiting == view.counts(FROZEN_NOW)
+
+
+async def test_flags_column_is_not_under_the_scrollbar(sqlite_store: Store) -> None:
+    """With more tickets than rows the scrollbar shows; the flags (here an assignee's name) must
+    end left of it, in line with the heading's "flags"."""
+    from tui.screens.queue import ColumnHeader
+
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 12)) as pilot:
+        view = await loaded(pilot)
+        assert view.visible_count > view.scrollable_content_region.height  # the scrollbar shows
+        y = next(i for i in range(6) if (row := view.row_at(i)) and row.assignee)
+        assignee = view.row_at(y).assignee  # type: ignore[union-attr]
+        line = view.render_line(y)
+        width = view.scrollable_content_region.width
+        assert line.cell_length == width < view.size.width
+        shown = "me" if assignee == app.ctx.actor.email else assignee.split("@")[0][:5]
+        assert line.text.rstrip().endswith(shown)
+        heading = app.screen.query_one(ColumnHeader).render().plain
+        assert len(heading.rstrip()) == width

@@ -27,6 +27,7 @@ from tui.widgets.queue_view import (
     FLAGS_WIDTH,
     KIND_WIDTH,
     NUMBER_WIDTH,
+    SCROLLBAR_WIDTH,
     QueueData,
     QueueFilter,
     QueueView,
@@ -45,7 +46,7 @@ class ColumnHeader(Static):
     DEFAULT_CSS = "ColumnHeader { height: 1; color: $text-muted; text-style: bold; }"
 
     def render(self) -> Text:
-        customer, subject = column_widths(self.size.width)
+        customer, subject = column_widths(self.size.width - SCROLLBAR_WIDTH)
         return Text(
             " "
             + pad("due", COUNTDOWN_WIDTH - 1)

@@ -35,6 +35,9 @@ NUMBER_WIDTH = 8
 KIND_WIDTH = 6
 CUSTOMER_WIDTH = 18
 FLAGS_WIDTH = 9
+# the vertical scrollbar always takes this column (scrollbar-gutter: stable), so the columns never
+# shift when the queue grows past one screen and the heading can line up with them
+SCROLLBAR_WIDTH = 1
 
 KIND_LABEL: dict[str, str] = {
     TicketKind.STANDARD: "std",
@@ -146,7 +149,12 @@ class QueueView(ScrollView, can_focus=True):
     }
 
     DEFAULT_CSS = """
-    QueueView { background: $surface; overflow-x: hidden; }
+    QueueView {
+        background: $surface;
+        overflow-x: hidden;
+        scrollbar-gutter: stable;
+        scrollbar-size-vertical: 1;
+    }
     QueueView > .queue--cursor { background: $accent 40%; }
     QueueView:focus > .queue--cursor { background: $accent 70%; text-style: bold; }
     QueueView > .queue--emergency { color: $error; text-style: bold; }
@@ -341,7 +349,7 @@ class QueueView(ScrollView, can_focus=True):
 
     def _after_index_change(self, keep: int | None) -> None:
         """Size, cursor (on the same ticket when it is still shown) and a repaint."""
-        self.virtual_size = Size(self.size.width, len(self._index))
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self._index))
         row = self._rows.get(keep) if keep is not None else None
         position = -1
         if row is not None:
@@ -372,7 +380,7 @@ class QueueView(ScrollView, can_focus=True):
             painted = self._painted.get(y)
             if row is None:
                 if painted is not None:
-                    self.refresh(Region(0, y, self.size.width, 1))
+                    self.refresh(Region(0, y, self.scrollable_content_region.width, 1))
                 continue
             cell = self._cells[row.number] = countdown(self.policy, row, now, self.zone)
             if painted == (row.number, cell.text, cell.state):
@@ -399,7 +407,7 @@ class QueueView(ScrollView, can_focus=True):
         # the strip cache is keyed by "selected": only the two lines need painting again
         top = int(self.scroll_offset.y)
         for position in (old, new):
-            self.refresh(Region(0, position - top, self.size.width, 1))
+            self.refresh(Region(0, position - top, self.scrollable_content_region.width, 1))
         self.scroll_to_region(Region(0, new, 1, 1), animate=False, force=True, immediate=True)
         self.post_message(self.Highlighted(self.row_at(new)))
 
@@ -438,7 +446,7 @@ class QueueView(ScrollView, can_focus=True):
 
     def on_resize(self, _event: events.Resize) -> None:
         self._strip_cache.clear()
-        self.virtual_size = Size(self.size.width, len(self._index))
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self._index))
 
     # ------------------------------------------------------------------ paint
 
@@ -499,7 +507,7 @@ class QueueView(ScrollView, can_focus=True):
         return Segment(" " + pad(cell.text, COUNTDOWN_WIDTH - 2) + " ", style)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width  # `size` includes the scrollbar
         position = int(self.scroll_offset.y) + y
         row = self.row_at(position)
         if row is None:
