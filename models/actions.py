@@ -9,11 +9,13 @@ write lock up front (no stale-snapshot upgrade failures) and PostgreSQL locks th
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
 import sys
 import time
+import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,6 +54,17 @@ def set_program(name: str) -> None:
 
 
 _HOST = socket.gethostname()
+_display_zone: zoneinfo.ZoneInfo | None = None  # None: the machine's local time
+
+
+def set_display_zone(name: str | None) -> None:
+    """Times in action messages (who changed a ticket, when) in the company's zone (None, or a
+    zone that does not exist: the machine's local time)."""
+    global _display_zone
+    try:
+        _display_zone = zoneinfo.ZoneInfo(name) if name else None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        _display_zone = None
 
 
 def process_label() -> str:
@@ -165,8 +178,8 @@ def describe_last_change(session: Session, ticket_number: int) -> str:
     ).scalar_one_or_none()
     if event is None:
         return "it changed"
-    when = time.strftime("%H:%M:%S", time.localtime(event.created_at))
-    return f"{event.actor} {_PAST.get(event.action, event.action)} it at {when}"
+    when = dt.datetime.fromtimestamp(event.created_at, _display_zone).strftime("%H:%M:%S %Z")
+    return f"{event.actor} {_PAST.get(event.action, event.action)} it at {when.strip()}"
 
 
 _PAST = {

@@ -545,3 +545,16 @@ def test_ticket_detail_has_everything_and_serializes(store: Store) -> None:
     assert iso["audit"][0]["created_at"].endswith("+00:00")
     with pytest.raises(NotFound):
         ticket_detail(store, 999)
+
+
+def test_conflict_names_the_time_in_the_company_zone(store: Store) -> None:
+    number = _ticket(store)
+    actions.take(store, number, BOB, expected_version=1, at=TUESDAY_9 + 5)
+    try:
+        actions.set_display_zone("America/Denver")
+        with pytest.raises(Conflict) as refused:
+            actions.take(store, number, ALICE, expected_version=1, at=TUESDAY_9 + 60)
+        expected = dt.datetime.fromtimestamp(TUESDAY_9 + 5, ZoneInfo("America/Denver"))
+        assert str(refused.value).endswith(f"bob@example.com took it at {expected:%H:%M:%S %Z}")
+    finally:
+        actions.set_display_zone(None)  # back to the machine's local time

@@ -196,10 +196,29 @@ def test_refusals_are_one_line(env: dict[str, str], db_url: str) -> None:
 def test_missing_technician_is_one_line(env: dict[str, str], db_url: str) -> None:
     env = {**env, "SHIFTDESK_TECHNICIAN": ""}
     code, _, err = _run(env, "revoke", "1", "--reason", "customer_asked")
-    assert (
-        code != 0
-        and err == "shiftdesk: no technician: pass --as EMAIL or set SHIFTDESK_TECHNICIAN\n"
+    assert code == 2 and err == (
+        "shiftdesk: no technician: pass --as EMAIL, set SHIFTDESK_TECHNICIAN or the config's "
+        "technician\n"
     )
+
+
+def test_the_configs_technician_acts_when_none_is_given(
+    env: dict[str, str], db_url: str, tmp_path: Path
+) -> None:
+    """Like the console, the CLI falls back to `technician` in the config."""
+    number = _ticket(db_url)
+    config = tmp_path / "with-technician.toml"
+    config.write_text(
+        'technician = "carol@example.com"\n[calendar]\ntimezone = "UTC"\n', encoding="utf-8"
+    )
+    env = {**env, "SHIFTDESK_TECHNICIAN": "", "SHIFTDESK_CONFIG": str(config)}
+    code, out, err = _run(
+        env, "record", str(number), "--name", "Jo", "--email", "jo@customer.example",
+        "--server", "srv1.customer.example", "--method", "rdp",
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, _ = _run(env, "list", "--json")
+    assert json.loads(out)[0]["granted"]["by"] == "carol@example.com"
 
 
 def test_unreachable_store_exits_75(env: dict[str, str]) -> None:

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 
+from models.actions import set_display_zone
 from tui.context import AppContext, stylesheet_path
 from tui.screens.queue import QueueScreen
 
@@ -28,6 +29,7 @@ class ShiftdeskApp(App[None]):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
+        set_display_zone(ctx.config.calendar.timezone)  # "alex took it at 14:02:11 MST"
         self.outbox_line = ""
         self._timer: Timer | None = None
 

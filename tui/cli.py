@@ -113,19 +113,27 @@ def loaded_config() -> Config:
     from models.config import ConfigError, load_config
 
     try:
-        return load_config(settings().config_path)
+        config = load_config(settings().config_path)
     except ConfigError as exc:
         fail(str(exc), EX_USAGE)
         raise
+    from models.actions import set_display_zone
+
+    set_display_zone(config.calendar.timezone)
+    return config
 
 
 def acting_technician() -> Actor:
-    """The technician from --as / SHIFTDESK_TECHNICIAN; exit 2 with the reason if missing."""
+    """The technician from --as / SHIFTDESK_TECHNICIAN / the config's `technician` (as the
+    console does); exit 2 with the reason if there is none."""
     from models.actions import Actor
 
-    email = (settings().technician or "").strip()
+    email = (settings().technician or loaded_config().technician or "").strip()
     if not email:
-        fail("no technician: pass --as EMAIL or set SHIFTDESK_TECHNICIAN", EX_USAGE)
+        fail(
+            "no technician: pass --as EMAIL, set SHIFTDESK_TECHNICIAN or the config's technician",
+            EX_USAGE,
+        )
     if "@" not in email:
         fail(f"--as {email!r} is not an email address", EX_USAGE)
     return Actor(email)
