@@ -117,11 +117,12 @@ async def test_take_close_reopen(sqlite_store: Store) -> None:
         await pilot.press("y")  # confirm
         await settle(pilot)
         assert ticket_detail(sqlite_store, number).status == "closed"
-        await pilot.press("enter")  # open the detail pane on the current row, then reopen by key
+        await pilot.press("l")  # the "all" view shows closed tickets too
         await settle(pilot)
-        pane = app.screen.query_one(DetailPane)
-        pane.show_ticket(number)
+        view.cursor = next(i for i in range(view.visible_count) if view.row_at(i).number == number)  # type: ignore[union-attr]
+        await pilot.press("enter")  # open the detail pane on it, then reopen by key
         await settle(pilot)
+        assert app.screen.query_one(DetailPane).number == number
         await pilot.press("o")
         await settle(pilot)
         assert ticket_detail(sqlite_store, number).status == "open"
@@ -235,3 +236,55 @@ async def test_mouse_click_selects_and_double_click_opens(sqlite_store: Store) -
         await settle(pilot)
         assert app.screen.has_class("-detail")
         assert app.screen.query_one(DetailPane).number == view.row_at(3).number  # type: ignore[union-attr]
+
+
+async def test_holding_j_with_the_pane_open_loads_where_the_cursor_rests(
+    sqlite_store: Store, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import models.detail
+
+    loads: list[int] = []
+    real = models.detail.ticket_detail
+
+    def counted(store: Store, number: int):  # type: ignore[no-untyped-def]
+        loads.append(number)
+        return real(store, number)
+
+    monkeypatch.setattr(models.detail, "ticket_detail", counted)
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        loads.clear()
+        await pilot.press(*"j" * 10)  # as fast as a held key repeats
+        await settle(pilot)
+        pane = app.screen.query_one(DetailPane)
+        assert view.cursor == min(10, view.visible_count - 1) and view.current is not None
+        assert pane.detail is not None and pane.detail.number == view.current.number
+        assert len(loads) <= 2, loads
+
+
+async def test_a_key_right_after_moving_acts_on_the_highlighted_ticket(
+    sqlite_store: Store,
+) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        rows = [view.row_at(i) for i in range(view.visible_count)]
+        view.cursor = next(
+            i
+            for i, row in enumerate(rows[1:])
+            if row and row.assignee is None and row.kind == "standard"
+        )  # the row below it is free to take
+        await pilot.press("enter")
+        await settle(pilot)
+        shown = app.screen.query_one(DetailPane).number
+        assert shown is not None
+        untouched = ticket_detail(sqlite_store, shown).version
+        await pilot.press("j", "t")  # before the pane has caught up with the cursor
+        target = view.row_at(view.cursor)
+        await settle(pilot)
+        assert target is not None and target.number != shown
+        assert ticket_detail(sqlite_store, target.number).assignee == "alex@shiftdesk.example"
+        assert ticket_detail(sqlite_store, shown).version == untouched

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from models.actions import ActionError, Conflict
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from tui.app import ShiftdeskApp
 
 HEAD_ROWS = 300  # the first frame shows these; the rest load right after
+FOLLOW_DELAY = 0.06  # seconds the cursor rests before the open pane loads its ticket
 
 
 class ColumnHeader(Static):
@@ -103,6 +105,7 @@ class QueueScreen(Screen[None]):
         self.feed: ChangeFeed | None = None
         self._head_painted = threading.Event()
         self._status_extra = ""
+        self._follow: Timer | None = None  # the open pane's pending follow of the cursor
 
     @property
     def sd(self) -> ShiftdeskApp:
@@ -241,9 +244,24 @@ class QueueScreen(Screen[None]):
 
     @on(QueueView.Highlighted)
     def follow_cursor(self, message: QueueView.Highlighted) -> None:
+        """With the pane open, it follows the cursor once the cursor rests for a moment: holding
+        `j` over 40 rows loads one ticket, not 40."""
         self.update_status_line()
+        if self._follow is not None:
+            self._follow.stop()
+            self._follow = None
         if self.has_class("-detail") and message.row is not None:
-            self.detail.show_ticket(message.row.number)
+            self._follow = self.set_timer(FOLLOW_DELAY, self._flush_follow)
+
+    def _flush_follow(self) -> None:
+        """Show the highlighted ticket in the pane now if it is waiting to follow the cursor."""
+        if self._follow is None:
+            return
+        self._follow.stop()
+        self._follow = None
+        row = self.queue.current
+        if self.has_class("-detail") and row is not None and row.number != self.detail.number:
+            self.detail.show_ticket(row.number)  # (the shown ticket reloads when it changes)
 
     @on(QueueView.Selected)
     def open_detail(self, message: QueueView.Selected) -> None:
@@ -310,10 +328,13 @@ class QueueScreen(Screen[None]):
         self.detail.reload()
 
     def _ticket(self) -> tuple[int, int] | None:
-        """(number, version) of the ticket the keys act on, or None (with a hint)."""
-        if self.has_class("-detail") and self.detail.detail is not None:
-            return self.detail.detail.number, self.detail.detail.version
+        """(number, version) of the ticket the keys act on, or None (with a hint): the highlighted
+        one; with its version as the pane shows it once the pane has caught up with the cursor."""
+        self._flush_follow()
         row = self.queue.current
+        shown = self.detail.detail if self.has_class("-detail") else None
+        if shown is not None and (row is None or row.number == shown.number):
+            return shown.number, shown.version
         if row is None:
             self.notify("No ticket selected", severity="warning", timeout=3)
             return None
@@ -339,6 +360,7 @@ class QueueScreen(Screen[None]):
         )
 
     def _open_editor(self, mode: str) -> None:
+        self._flush_follow()
         row = self.queue.current
         if not self.has_class("-detail"):
             if row is None:
