@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import shutil
 import subprocess
 import sys
@@ -19,10 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-def command() -> list[str]:
-    script = Path(sys.executable).with_name("shiftdesk")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "tui"]
+from bench._cli import clean_env, command
 
 
 def write_files(workdir: Path, rows: int) -> tuple[Path, Path]:
@@ -56,7 +54,7 @@ def write_files(workdir: Path, rows: int) -> tuple[Path, Path]:
 
 
 def timed(args: list[str]) -> tuple[float, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIFTDESK_")}
+    env = clean_env()
     started = time.perf_counter()
     result = subprocess.run(args, capture_output=True, env=env, check=False)
     elapsed = time.perf_counter() - started

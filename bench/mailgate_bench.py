@@ -23,10 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def command() -> list[str]:
-    script = Path(sys.executable).with_name("shiftdesk")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "tui"]
+from bench._cli import clean_env, command  # noqa: E402
 
 
 def message(index: int, sender: str) -> bytes:
@@ -136,7 +133,7 @@ def bench_single(
     world: World, url: str, runs: int, socket_path: Path | None = None, first: int = 0
 ) -> tuple[list[float], list[float]]:
     """Wall and CPU seconds per run (CPU shows the cost when other work shares the machine)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIFTDESK_")}
+    env = clean_env()
     if socket_path is not None:
         env["SHIFTDESK_MAILGATE_SOCKET"] = str(socket_path)
     times, cpu = [], []
@@ -164,7 +161,7 @@ def bench_maildir(world: World, url: str, workdir: Path, count: int) -> tuple[fl
         (maildir / sub).mkdir(parents=True, exist_ok=True)
     for index, raw in enumerate(workload(world, count)):
         (maildir / "new" / f"{index:06d}.bench").write_bytes(raw)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIFTDESK_")}
+    env = clean_env()
     cpu_before = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run(
