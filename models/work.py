@@ -19,6 +19,7 @@ from models.actions import (
     NotFound,
     action,
     audit,
+    insert_message,
     lock_ticket,
     mark_changed,
     normalize_email,
@@ -179,8 +180,9 @@ def _send_reply(
     )
     subject = reply_subject(ticket.subject, number)
     rfc_message_id = make_message_id(number, _mail_domain(config))
-    message = Message(
-        ticket_number=number,
+    message_id = insert_message(
+        session,
+        number,
         direction=MessageDirection.OUT,
         author=normalize_email(actor.email),
         technician_id=me.id,
@@ -191,9 +193,6 @@ def _send_reply(
         in_reply_to=in_reply_to,
         references=references,
     )
-    session.add(message)
-    session.flush()
-    assert message.id is not None
     outbox_id = enqueue(
         session,
         to_address=to_address,
@@ -201,7 +200,7 @@ def _send_reply(
         body=body,
         at=at,
         ticket_number=number,
-        message_id=message.id,
+        message_id=message_id,
         in_reply_to=in_reply_to,
         references=references,
         rfc_message_id=rfc_message_id,
@@ -216,7 +215,7 @@ def _send_reply(
         actor,
         audit_action,
         at,
-        message=message.id,
+        message=message_id,
         outbox=outbox_id,
         to=to_address,
         first_response=first,
@@ -225,7 +224,7 @@ def _send_reply(
     )
     return ReplyResult(
         ticket=ticket,
-        message_id=message.id,
+        message_id=message_id,
         outbox_id=outbox_id,
         rfc_message_id=rfc_message_id,
         subject=subject,
@@ -280,8 +279,9 @@ def note(
     with action(store) as session:
         ticket = lock_ticket(session, number, expected_version, at)
         me = technician_for(session, actor)
-        message = Message(
-            ticket_number=number,
+        message_id = insert_message(
+            session,
+            number,
             direction=MessageDirection.NOTE,
             author=normalize_email(actor.email),
             technician_id=me.id,
@@ -289,11 +289,9 @@ def note(
             subject=ticket.subject,
             body=body,
         )
-        session.add(message)
-        session.flush()
         if clear_draft:
             _delete_draft(session, number, me.id)
-        audit(session, number, actor, "note", at, message=message.id)
+        audit(session, number, actor, "note", at, message=message_id)
         mark_changed(session, number, at)
         return ticket
 
