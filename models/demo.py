@@ -8,6 +8,7 @@ ticket still gets its "create" audit event and change-log row so the live views 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from dataclasses import dataclass
 
@@ -15,7 +16,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from models.actions import Actor, audit, insert_ticket, mark_changed, technician_for
+from models.actions import ActionError, Actor, audit, insert_ticket, mark_changed, technician_for
+from models.calendar import BusinessCalendar
 from models.db import Store
 from models.tables import (
     AuditEvent,
@@ -388,6 +390,29 @@ def _ticket_text(rng: random.Random, session: Session, license_id: int | None) -
         if lic is not None:
             version = lic.version_in_use
     return subject.format(v=version), body + f"\n\nWe run version {version}.\n\nThanks"
+
+
+DEMO_OPEN_OFFSET = 90 * 60  # `--at open` out of hours: this long after the next opening
+
+
+def demo_instant(when: str, calendar: BusinessCalendar, now: float) -> float:
+    """The moment a demo pretends it is. `open`: now if the company is open, else 90 minutes into
+    its next opening (so a demo given at night or at the weekend shows clocks that run); else a
+    local date-time in the company's zone ("2026-12-01T10:30"). Raises ValueError."""
+    text = when.strip()
+    if text.lower() == "open":
+        if calendar.is_open(now):
+            return now
+        opening = calendar.next_open(now)
+        if opening == math.inf:
+            raise ValueError("the calendar has no opening hours in the next five years")
+        return opening + DEMO_OPEN_OFFSET
+    from models.intake import local_to_epoch
+
+    try:
+        return local_to_epoch(text.replace(" ", "T", 1), calendar.timezone)
+    except ActionError as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
 
 
 def populate(store: Store, *, seed: int = 7, now: float, me: Actor | None = None) -> None:

@@ -12,10 +12,15 @@ import click
 from tui.cli import Settings, common_options, fail, loaded_config, settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from models.config import Config
     from tui.context import AppContext
 
 
-def build_context(s: Settings, *, demo: bool = False, speed: float = 1.0) -> AppContext:
+def build_context(
+    s: Settings, *, demo: bool = False, speed: float = 1.0, at: str | None = None
+) -> AppContext:
     from models.actions import Actor, set_program
     from models.db import StoreError, open_store
     from tui.context import AppContext, default_technician
@@ -24,6 +29,7 @@ def build_context(s: Settings, *, demo: bool = False, speed: float = 1.0) -> App
     config = loaded_config()
     email = s.technician or config.technician or default_technician()
     url = s.db
+    clock = _shifted_clock(config, at) if demo and at is not None else time.time
     if demo:
         folder = Path(tempfile.mkdtemp(prefix="shiftdesk-demo-"))
         url = f"sqlite:///{folder / 'demo.db'}"
@@ -36,12 +42,28 @@ def build_context(s: Settings, *, demo: bool = False, speed: float = 1.0) -> App
     if demo:
         from models.demo import populate
 
-        populate(store, now=time.time(), me=actor)
-    return AppContext(store=store, config=config, actor=actor, demo=demo, demo_speed=speed)
+        populate(store, now=clock(), me=actor)
+    return AppContext(
+        store=store, config=config, actor=actor, clock=clock, demo=demo, demo_speed=speed
+    )
 
 
-def run_tui(s: Settings, demo: bool, speed: float = 1.0) -> None:
-    ctx = build_context(s, demo=demo, speed=speed)
+def _shifted_clock(config: Config, at: str) -> Callable[[], float]:
+    """A clock that starts at `at` (see models.demo.demo_instant) and runs at the real pace."""
+    from models.calendar import BusinessCalendar
+    from models.demo import demo_instant
+
+    now = time.time()
+    try:
+        offset = demo_instant(at, BusinessCalendar.from_config(config.calendar), now) - now
+    except ValueError as exc:
+        fail(f"--at {exc}", 2)
+        raise
+    return lambda: time.time() + offset
+
+
+def run_tui(s: Settings, demo: bool, speed: float = 1.0, at: str | None = None) -> None:
+    ctx = build_context(s, demo=demo, speed=speed, at=at)
     from tui.app import ShiftdeskApp
 
     ShiftdeskApp(ctx).run()
@@ -56,7 +78,15 @@ def run_tui(s: Settings, demo: bool, speed: float = 1.0) -> None:
     show_default=True,
     help="How fast new demo tickets arrive (2 = twice as often).",
 )
+@click.option(
+    "--at",
+    "at",
+    metavar="WHEN",
+    help="Pretend the demo starts at WHEN: `open` (now if the company is open, else 90 minutes "
+    "into its next opening: clocks that run at night and at weekends) or a local date-time in "
+    "the company's zone, e.g. 2026-12-01T10:30. The clock then runs at the real pace.",
+)
 @common_options
-def demo_command(speed: float) -> None:
+def demo_command(speed: float, at: str | None) -> None:
     """Open the console on a throwaway store full of realistic tickets, with new ones arriving."""
-    run_tui(settings(), demo=True, speed=speed)
+    run_tui(settings(), demo=True, speed=speed, at=at)

@@ -356,7 +356,7 @@ class QueueScreen(Screen[None]):
         ctx = self.sd.ctx
         self._act(
             "#{number} is yours",
-            lambda n, v: actions.take(ctx.store, n, ctx.actor, expected_version=v),
+            lambda n, v: actions.take(ctx.store, n, ctx.actor, expected_version=v, at=ctx.clock()),
         )
 
     def _open_editor(self, mode: str) -> None:
@@ -389,7 +389,9 @@ class QueueScreen(Screen[None]):
             if yes:
                 self.run_ticket_action(
                     f"#{number} closed (any active RSAA revoked)",
-                    lambda: actions.close(ctx.store, number, ctx.actor, expected_version=version),
+                    lambda: actions.close(
+                        ctx.store, number, ctx.actor, expected_version=version, at=ctx.clock()
+                    ),
                     number=number,
                 )
 
@@ -407,7 +409,9 @@ class QueueScreen(Screen[None]):
         ctx = self.sd.ctx
         self._act(
             "#{number} reopened",
-            lambda n, v: actions.reopen(ctx.store, n, ctx.actor, expected_version=v),
+            lambda n, v: actions.reopen(
+                ctx.store, n, ctx.actor, expected_version=v, at=ctx.clock()
+            ),
         )
 
     def _with_reason(
@@ -439,7 +443,7 @@ class QueueScreen(Screen[None]):
             "Reclassify emergency #{number} as standard: why?",
             "#{number} is now standard (refund requested)",
             lambda n, v, why: reclassify(
-                ctx.store, n, ctx.actor, why, expected_version=v, config=ctx.config
+                ctx.store, n, ctx.actor, why, expected_version=v, config=ctx.config, at=ctx.clock()
             ),
         )
 
@@ -450,7 +454,9 @@ class QueueScreen(Screen[None]):
         self._with_reason(
             "Accept not-entitled #{number} anyway: why?",
             "#{number} accepted into the queue",
-            lambda n, v, why: accept_ticket(ctx.store, n, ctx.actor, why, expected_version=v),
+            lambda n, v, why: accept_ticket(
+                ctx.store, n, ctx.actor, why, expected_version=v, at=ctx.clock()
+            ),
         )
 
     def action_schedule(self) -> None:
@@ -472,7 +478,14 @@ class QueueScreen(Screen[None]):
             self.run_ticket_action(
                 f"#{number} scheduled {when.strip()} ({zone})",
                 lambda: schedule_appointment(
-                    ctx.store, number, ctx.actor, when.strip(), zone, 60, note.strip() or None
+                    ctx.store,
+                    number,
+                    ctx.actor,
+                    when.strip(),
+                    zone,
+                    60,
+                    note.strip() or None,
+                    at=ctx.clock(),
                 ),
                 number=number,
             )

@@ -418,7 +418,7 @@ class DetailPane(Vertical):
 
         ctx = self.sd.ctx
         try:
-            save_draft(ctx.store, number, ctx.actor, text)
+            save_draft(ctx.store, number, ctx.actor, text, at=ctx.clock())
         except Exception as exc:
             self.app.call_from_thread(self.notify, f"draft not saved: {exc}", severity="warning")
 
@@ -452,7 +452,13 @@ class DetailPane(Vertical):
         try:
             if mode == "reply":
                 result = work.reply(
-                    ctx.store, number, ctx.actor, text, expected_version=version, config=ctx.config
+                    ctx.store,
+                    number,
+                    ctx.actor,
+                    text,
+                    expected_version=version,
+                    config=ctx.config,
+                    at=ctx.clock(),
                 )
                 outcome = f"Reply to #{number} queued for {result.to_address}"
                 if result.first_response:
@@ -460,7 +466,9 @@ class DetailPane(Vertical):
                         "in time" if result.first_response_met else "late"
                     )
             else:
-                work.note(ctx.store, number, ctx.actor, text, expected_version=version)
+                work.note(
+                    ctx.store, number, ctx.actor, text, expected_version=version, at=ctx.clock()
+                )
                 outcome = f"Note added to #{number}"
         except Conflict as exc:
             self.app.call_from_thread(

@@ -1,0 +1,79 @@
+"""`shiftdesk demo --at`: a demo given at night or at the weekend can pretend it is business hours;
+the console then stamps every action with its own clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from models.calendar import BusinessCalendar
+from models.config import CalendarConfig
+from models.db import Store
+from models.demo import DEMO_OPEN_OFFSET, demo_instant
+from models.detail import ticket_detail
+from tests.tui_support import FROZEN_NOW, make_app
+from tui.cli import main
+from tui.widgets.queue_view import QueueView
+
+NEW_YORK = ZoneInfo("America/New_York")
+CALENDAR = BusinessCalendar.from_config(CalendarConfig(timezone="America/New_York"))
+
+
+def at(*parts: int) -> float:
+    return dt.datetime(*parts, tzinfo=NEW_YORK).timestamp()
+
+
+def test_open_at_the_weekend_is_ninety_minutes_into_monday() -> None:
+    saturday_night = at(2026, 11, 28, 23, 15)
+    start = demo_instant("open", CALENDAR, saturday_night)
+    assert CALENDAR.is_open(start)
+    assert start == CALENDAR.next_open(saturday_night) + DEMO_OPEN_OFFSET
+    assert dt.datetime.fromtimestamp(start, NEW_YORK).weekday() == 0  # Monday
+
+
+def test_open_during_business_hours_is_now() -> None:
+    tuesday_morning = at(2026, 12, 1, 10, 0)
+    assert CALENDAR.is_open(tuesday_morning)
+    assert demo_instant("open", CALENDAR, tuesday_morning) == tuesday_morning
+
+
+def test_a_local_time_is_in_the_company_zone() -> None:
+    assert demo_instant("2026-12-01T10:30", CALENDAR, 0.0) == at(2026, 12, 1, 10, 30)
+    assert demo_instant("2026-12-01 10:30", CALENDAR, 0.0) == at(2026, 12, 1, 10, 30)
+
+
+@pytest.mark.parametrize("bad", ["tomorrow", "2026-13-01T10:00", "2026-03-08T02:30", ""])
+def test_bad_times_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        demo_instant(bad, CALENDAR, 0.0)
+
+
+def test_demo_at_garbage_exits_2_with_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "shiftdesk.toml"
+    config.write_text('[calendar]\ntimezone = "America/New_York"\n', encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["demo", "--at", "teatime"], env={"SHIFTDESK_CONFIG": str(config)}
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith("shiftdesk: --at ") and result.stderr.count("\n") == 1
+
+
+async def test_console_actions_are_stamped_with_its_clock(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)  # a frozen clock, far from the real time
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        view = app.screen.query_one(QueueView)
+        row = next(
+            r for i in range(view.visible_count) if (r := view.row_at(i)) and r.assignee is None
+        )
+        view.cursor = next(i for i in range(view.visible_count) if view.row_at(i) is row)
+        await pilot.press("t")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+    [take] = [e for e in ticket_detail(sqlite_store, row.number).audit if e.action == "take"]
+    assert take.created_at == FROZEN_NOW
