@@ -48,7 +48,15 @@ async def test_reply_waits_for_the_smtp_server_and_is_sent_once(sqlite_store: St
         await pilot.press("ctrl+s")
         assert await wait_for(pilot, lambda: "outbox: 1 waiting" in app.outbox_line)
         assert "refused" in app.outbox_line.lower() or "connect" in app.outbox_line.lower()
-        # the screen still works while mail can't go out
+        # the screen still works while mail can't go out (once the answered ticket has left the
+        # waiting view, so that its leaving cannot move the cursor under the test's feet)
+        assert await wait_for(
+            pilot,
+            lambda: all(
+                (row := view.row_at(i)) is None or row.number != number
+                for i in range(view.visible_count)
+            ),
+        )
         before = view.cursor
         await pilot.press("escape", "j")
         await settle(pilot)
