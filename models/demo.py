@@ -407,7 +407,7 @@ def demo_instant(when: str, calendar: BusinessCalendar, now: float) -> float:
         if opening == math.inf:
             raise ValueError("the calendar has no opening hours in the next five years")
         return opening + DEMO_OPEN_OFFSET
-    from models.intake import local_to_epoch
+    from models.triage import local_to_epoch
 
     try:
         return local_to_epoch(text.replace(" ", "T", 1), calendar.timezone)

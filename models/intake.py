@@ -39,10 +39,8 @@ from models.actions import (
     bump_version,
     insert_message,
     insert_ticket_and_message,
-    lock_ticket,
     mark_changed,
     normalize_email,
-    technician_for,
 )
 from models.config import Config
 from models.db import Store
@@ -66,11 +64,9 @@ from models.mailparse import (  # noqa: F401  (re-exported: the gateway's public
 from models.outbox import enqueue
 from models.phone import detect_phone_request
 from models.tables import (
-    Appointment,
     Attachment,
     Customer,
     CustomerAddress,
-    Entitlement,
     HostedSubscription,
     License,
     Message,
@@ -79,8 +75,6 @@ from models.tables import (
     OutboxEntry,
     Partnership,
     Ticket,
-    TicketKind,
-    TicketStatus,
     table_of,
 )
 
@@ -503,110 +497,6 @@ def gate(
     return GateOutcome(EX_OK, result.line(), result=result)
 
 
-# --------------------------------------------------------------------------- technician actions
-
-
-def accept_ticket(
-    store: Store,
-    number: int,
-    actor: Actor,
-    reason: str,
-    *,
-    expected_version: int | None = None,
-    at: float | None = None,
-) -> Ticket:
-    """Accept a not-entitled ticket anyway; its clock runs from the time it was received."""
-    at = time.time() if at is None else at
-    if not reason or not reason.strip():
-        raise ActionError("give a reason for accepting a ticket that is not entitled")
-    with action(store) as session:
-        ticket = lock_ticket(session, number, expected_version, at)
-        if ticket.entitlement != Entitlement.NONE:
-            raise ActionError(f"#{number} is already entitled ({ticket.entitlement})")
-        previous_note = ticket.entitlement_note
-        ticket.entitlement = Entitlement.ACCEPTED
-        ticket.entitlement_note = f"accepted by {actor.email}: {reason.strip()}" + (
-            f" (was: {previous_note})" if previous_note else ""
-        )
-        if ticket.status == TicketStatus.OPEN and ticket.first_response_at is None:
-            ticket.waiting_since = ticket.received_at
-        audit(
-            session, number, actor, "accept", at, reason=reason.strip(), previous_note=previous_note
-        )
-        mark_changed(session, number, at)
-        return ticket
-
-
-def local_to_epoch(starts_local_iso: str, timezone: str) -> float:
-    """'2026-05-04T09:30' in `timezone` → UTC epoch; refuses times a DST change skips."""
-    try:
-        zone = zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ActionError(f"{timezone!r} is not an IANA time zone") from exc
-    try:
-        local = dt.datetime.fromisoformat(starts_local_iso.strip())
-    except ValueError as exc:
-        raise ActionError(f"{starts_local_iso!r} is not an ISO date and time") from exc
-    if local.tzinfo is not None:
-        return local.timestamp()
-    aware = local.replace(tzinfo=zone)
-    back = dt.datetime.fromtimestamp(aware.timestamp(), zone).replace(tzinfo=None)
-    if back != local:
-        raise ActionError(f"{starts_local_iso} does not exist in {timezone} (clocks change)")
-    return aware.timestamp()
-
-
-def schedule_appointment(
-    store: Store,
-    number: int,
-    actor: Actor,
-    starts_local_iso: str,
-    customer_timezone: str,
-    duration_minutes: int = 60,
-    note: str | None = None,
-    *,
-    at: float | None = None,
-) -> Appointment:
-    """Record an installation / training session at a local time in the customer's zone."""
-    at = time.time() if at is None else at
-    starts_at = local_to_epoch(starts_local_iso, customer_timezone)
-    if duration_minutes <= 0 or duration_minutes > 24 * 60:
-        raise ActionError("the duration must be between 1 minute and 24 hours")
-    with action(store) as session:
-        ticket = lock_ticket(session, number, None, at)
-        if ticket.kind not in (TicketKind.INSTALLATION, TicketKind.TRAINING):
-            raise ActionError(
-                f"#{number} is a {ticket.kind} ticket: only installation and "
-                "training tickets are scheduled"
-            )
-        technician = technician_for(session, actor)
-        assert technician.id is not None
-        appointment = Appointment(
-            ticket_number=number,
-            technician_id=technician.id,
-            starts_at=starts_at,
-            customer_timezone=customer_timezone,
-            duration_minutes=duration_minutes,
-            note=note,
-            created_at=at,
-        )
-        session.add(appointment)
-        session.flush()
-        audit(
-            session,
-            number,
-            actor,
-            "schedule",
-            at,
-            starts_local=starts_local_iso,
-            timezone=customer_timezone,
-            starts_at=starts_at,
-            minutes=duration_minutes,
-        )
-        mark_changed(session, number, at)
-        return appointment
-
-
 __all__ = [
     "KEY_PATTERN",
     "GateOutcome",
@@ -616,7 +506,6 @@ __all__ = [
     "ParsedAttachment",
     "ParsedMail",
     "Unusable",
-    "accept_ticket",
     "autoreply_text",
     "entitlement_rows",
     "find_customer",
@@ -626,6 +515,5 @@ __all__ = [
     "html_to_text",
     "parse_message",
     "receive",
-    "schedule_appointment",
     "store_message",
 ]

@@ -19,13 +19,11 @@ from models.imports import add_purchase
 from models.intake import (
     Limits,
     Unusable,
-    accept_ticket,
     find_license_key,
     gate,
     html_to_text,
     parse_message,
     receive,
-    schedule_appointment,
 )
 from models.tables import (
     Appointment,
@@ -35,6 +33,7 @@ from models.tables import (
     OutboxEntry,
     Ticket,
 )
+from models.triage import accept_ticket, schedule_appointment
 from tests.intake_support import (
     ACTIVE_KEY,
     CONFIG,

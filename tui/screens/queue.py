@@ -448,7 +448,7 @@ class QueueScreen(Screen[None]):
         )
 
     def action_accept(self) -> None:
-        from models.intake import accept_ticket
+        from models.triage import accept_ticket
 
         ctx = self.sd.ctx
         self._with_reason(
@@ -460,7 +460,7 @@ class QueueScreen(Screen[None]):
         )
 
     def action_schedule(self) -> None:
-        from models.intake import schedule_appointment
+        from models.triage import schedule_appointment
         from tui.screens.prompts import AskReason
 
         target = self._ticket()
