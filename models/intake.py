@@ -20,6 +20,7 @@ otherwise they are dropped with a reason.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import time
 import zoneinfo
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, insert, literal, null, select, union_all
+from sqlalchemy import bindparam, insert, literal, null, select, text, union_all
 from sqlalchemy.orm import Session
 
 from models.actions import (
@@ -328,6 +329,23 @@ def autoreply_text(config: Config, number: int, reason: str) -> str:
     )
 
 
+_SQLITE_WRITE_LOCK = text("DELETE FROM change_log WHERE 0")  # writes nothing, takes the lock
+_PG_SENDER_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def _one_delivery_at_a_time(session: Session, sender: str) -> None:
+    """The same message delivered twice at once (two aliases of the support address, two
+    fetchers) must not pass the duplicate check twice, nor two messages from one stranger the
+    once-a-day auto-reply check. SQLite: take the write lock before the checks (the first write
+    opens the transaction, so the checks then see every committed delivery). PostgreSQL: a
+    transaction-scoped advisory lock on the sender's address."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.blake2b(f"shiftdesk intake {sender}".encode(), digest_size=8).digest()
+        session.execute(_PG_SENDER_LOCK, {"key": int.from_bytes(digest, "big", signed=True)})
+    else:
+        session.execute(_SQLITE_WRITE_LOCK)
+
+
 def store_message(
     store: Store, config: Config, mail: ParsedMail, received_at: float
 ) -> IntakeResult:
@@ -337,6 +355,7 @@ def store_message(
     auto_reason = "mail from our own address" if own else mail.auto_reason
     actor = Actor(mail.sender, mail.sender_name or None)
     with action(store) as session:
+        _one_delivery_at_a_time(session, mail.sender)
         duplicate, number = _thread_and_duplicate(session, mail)
         if duplicate is not None:
             return IntakeResult("ignored", duplicate, f"already stored on ticket #{duplicate}")

@@ -1,0 +1,87 @@
+"""The same message delivered twice at the same moment (two aliases of the support address, two
+fetchers): two gateway processes race, and the message is stored once. 30 races per backend, new
+tickets and replies."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from multiprocessing.synchronize import Barrier
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from models import actions
+from models.db import Store
+from models.tables import Message, OutboxEntry, Ticket
+from tests.intake_support import CONFIG, plain
+
+RACES = 30
+
+
+def _worker(db_url: str, barrier: Barrier, tasks: Any, results: Any) -> None:
+    from models.intake import gate
+
+    store = Store(db_url)
+    while True:
+        raw = tasks.get()
+        if raw is None:
+            store.dispose()
+            return
+        barrier.wait(timeout=60)
+        outcome = gate(store, CONFIG, raw)
+        results.put((outcome.code, outcome.line))
+
+
+@pytest.mark.slow
+def test_a_message_delivered_twice_at_once_is_stored_once(db_url: str) -> None:
+    store = Store(db_url)
+    existing = actions.create_ticket(
+        store, subject="older", requester_email="stranger@elsewhere.example", received_at=1.0e9
+    )
+    messages = [
+        plain(
+            f"race {n}",
+            sender="stranger@elsewhere.example",
+            message_id=f"<race{n}@elsewhere.example>",
+            subject=f"Re: [#{existing}] more" if n % 2 else f"new problem {n}",
+        )
+        for n in range(RACES)
+    ]
+    context = mp.get_context("spawn")
+    barrier = context.Barrier(2)
+    tasks, results = context.Queue(), context.Queue()
+    workers = [
+        context.Process(target=_worker, args=(db_url, barrier, tasks, results)) for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        outcomes = []
+        for raw in messages:
+            tasks.put(raw)
+            tasks.put(raw)
+            outcomes += [results.get(timeout=60), results.get(timeout=60)]
+    finally:
+        for _ in workers:
+            tasks.put(None)
+        for worker in workers:
+            worker.join(timeout=30)
+    assert all(code == 0 for code, _ in outcomes), outcomes
+    ignored = [line for _, line in outcomes if line.startswith("ignored: already stored")]
+    assert len(ignored) == RACES, outcomes
+    with store.session() as s:
+        for n in range(RACES):
+            stored = s.execute(
+                select(func.count())
+                .select_from(Message)
+                .where(Message.rfc_message_id == f"<race{n}@elsewhere.example>")  # type: ignore[arg-type]
+            ).scalar_one()
+            assert stored == 1, n
+        tickets = s.execute(select(func.count()).select_from(Ticket)).scalar_one()
+        autoreplies = s.execute(
+            select(func.count()).select_from(OutboxEntry).where(OutboxEntry.kind == "autoreply")  # type: ignore[arg-type]
+        ).scalar_one()
+    assert tickets == 1 + RACES // 2
+    assert autoreplies == 1  # once a day per address, however the races fell
+    store.dispose()
