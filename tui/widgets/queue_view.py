@@ -479,7 +479,10 @@ class QueueView(ScrollView, can_focus=True):
             Segment(
                 pad(KIND_LABEL.get(row.kind, row.kind), KIND_WIDTH), base + kind_style + cursor
             ),
-            Segment(pad(safe_line(row.customer), customer_width), base + cursor),
+            Segment(  # a full-width name must not run into the subject
+                pad(safe_line(row.customer), customer_width - 1) + (" " if customer_width else ""),
+                base + cursor,
+            ),
             Segment(
                 pad(safe_line(row.subject), subject_width),
                 base + (kind_style if emergency else Style()) + cursor,
