@@ -288,3 +288,32 @@ async def test_a_key_right_after_moving_acts_on_the_highlighted_ticket(
         assert target is not None and target.number != shown
         assert ticket_detail(sqlite_store, target.number).assignee == "alex@shiftdesk.example"
         assert ticket_detail(sqlite_store, shown).version == untouched
+
+
+def type_fast(app: ShiftdeskApp, keys: str) -> None:
+    """Keys as a terminal delivers a burst: all read before any is handled (Pilot.press waits
+    for each key to be handled, which hides what a fast typist or a paste does)."""
+    from textual import events
+
+    for ch in keys:
+        app.post_message(events.Key("space" if ch == " " else ch, ch))
+
+
+async def test_text_typed_right_after_r_goes_into_the_editor(sqlite_store: Store) -> None:
+    """A fast "r" then "the fix": the text lands in the editor, and the "t" never takes the
+    ticket (it used to reach the queue's bindings while the editor's focus was pending)."""
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        await pilot.press("enter")  # the pane is open
+        await settle(pilot)
+        target = view.row_at(1)
+        assert target is not None
+        before = ticket_detail(sqlite_store, target.number)
+        type_fast(app, "jrthe fix")
+        await settle(pilot)
+        pane = app.screen.query_one(DetailPane)
+        assert pane.number == target.number and pane.has_class("-editing")
+        assert app.focused is pane.editor and pane.editor.text == "the fix"
+        after = ticket_detail(sqlite_store, target.number)
+        assert (after.assignee, after.version) == (before.assignee, before.version)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -32,6 +32,25 @@ class ShiftdeskApp(App[None]):
         set_display_zone(ctx.config.calendar.timezone)  # "alex took it at 14:02:11 MST"
         self.outbox_line = ""
         self._timer: Timer | None = None
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed ahead of a focus change. Textual hands a key to the widget focused when the
+        key is read, but runs bindings when it bubbles up here, with the focus of that moment.
+        After a fast "r" the keys behind it were read while the queue had the focus and arrive
+        here once the editor has it: they are text for the editor (the bindings already skipped
+        them because the editor consumes them), so they go to it, in order, instead of being
+        lost. A key the focused widget would not take is left alone."""
+        focused = self.focused
+        if (
+            focused is not None
+            and event.is_printable
+            and not getattr(event, "typed_ahead", False)
+            and focused.check_consume_key(event.key, event.character)
+        ):
+            event.stop()
+            again = events.Key(event.key, event.character)
+            again.typed_ahead = True  # type: ignore[attr-defined]  # never passed on twice
+            focused.post_message(again)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         from tui.palette import queue_commands

@@ -254,11 +254,12 @@ class QueueScreen(Screen[None]):
             self._follow = self.set_timer(FOLLOW_DELAY, self._flush_follow)
 
     def _flush_follow(self) -> None:
-        """Show the highlighted ticket in the pane now if it is waiting to follow the cursor."""
-        if self._follow is None:
-            return
-        self._follow.stop()
-        self._follow = None
+        """Show the highlighted ticket in the open pane now (a pending follow is cancelled).
+        Keys call this before acting: the cursor may have moved with the follow still pending,
+        or with the Highlighted message not even handled yet."""
+        if self._follow is not None:
+            self._follow.stop()
+            self._follow = None
         row = self.queue.current
         if self.has_class("-detail") and row is not None and row.number != self.detail.number:
             self.detail.show_ticket(row.number)  # (the shown ticket reloads when it changes)

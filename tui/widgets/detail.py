@@ -371,23 +371,30 @@ class DetailPane(Vertical):
     # ------------------------------------------------------------------ editor
 
     def start_editing(self, mode: str) -> None:
-        if self.detail is None or self.detail.number != self.number:
-            self._pending_edit = mode  # opens as soon as the ticket has loaded
-            return
+        """Open the editor at once, even while the ticket is still loading: what the technician
+        types next is text, never a queue key (a fast "r" then "the…" must not take a ticket)."""
+        loaded = self.detail is not None and self.detail.number == self.number
         if self.mode != mode:
             self._set_editor_text("")
         self.mode = mode
-        title = (
-            f"Reply to {safe_line(self.detail.requester_email)}"
-            if mode == "reply"
-            else "Internal note"
-        )
+        if not loaded:
+            title = (
+                f"{'Reply' if mode == 'reply' else 'Internal note'} on #{self.number} (loading…)"
+            )
+            self._pending_edit = mode  # the title, and a stored draft, once the ticket has loaded
+        elif mode == "reply":
+            assert self.detail is not None
+            title = f"Reply to {safe_line(self.detail.requester_email)}"
+        else:
+            title = "Internal note"
         self.query_one("#editor-title", Label).update(
             Text(f"{title} · ctrl+s sends · esc leaves (draft kept)")
         )
         self.add_class("-editing")
-        self.editor.focus()
-        if mode == "reply" and not self.editor.text:
+        # focus now, not via call_later (Widget.focus): keys already queued behind the "r"
+        # must reach the editor, not the queue
+        self.screen.set_focus(self.editor)
+        if loaded and mode == "reply" and not self.editor.text:
             self.reload()  # picks up a stored draft
 
     def stop_editing(self, keep_visible: bool = True) -> None:
@@ -438,7 +445,8 @@ class DetailPane(Vertical):
         if not text.strip():
             self.notify("Nothing to send: the editor is empty", severity="warning")
             return
-        if self.detail is None:
+        if self.detail is None or self.detail.number != self.number:
+            self.notify(f"#{self.number} is still loading: send again in a moment", timeout=3)
             return
         if self._draft_timer is not None:
             self._draft_timer.stop()
