@@ -25,7 +25,7 @@ import datetime as dt
 import io
 import json
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -356,57 +356,78 @@ def _natural_key(kind: str, row: dict[str, Any]) -> str:
     return f"{normalize_email(str(row.get('customer_email') or ''))}|{row.get('starts_on')}"
 
 
-def import_rows(store: Store, kind: str, path: Path | str, dry_run: bool = False) -> ImportReport:
-    """Validate and upsert every row of `path` in one transaction (see the module docstring)."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown import kind {kind!r} (use {', '.join(KINDS)})")
-    report = ImportReport(kind, dry_run=dry_run)
+def _apply_rows(
+    store: Store,
+    path: Path | str,
+    report: ImportReport,
+    apply_row: Callable[[Session, int, dict[str, Any]], None],
+    *,
+    dry_run: bool = False,
+    finish: Callable[[Session], None] | None = None,
+) -> ImportReport:
+    """Every row of `path` through `apply_row` in one transaction; a row it refuses with RowError
+    is reported with its number. Any refused row (or `dry_run`) rolls everything back; otherwise
+    `finish` runs last, in the same transaction. No savepoints (pysqlite handles them badly)."""
     try:
         rows = list(read_rows(Path(path)))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         report.errors.append((0, f"cannot read {path}: {exc}"))
         return report
-    seen: dict[str, int] = {}
     try:
         with action(store) as session:
             for number, row in rows:
                 try:
                     if "__error__" in row:
                         raise RowError(row["__error__"])
-                    natural = _natural_key(kind, row)
-                    if natural in seen:
-                        raise RowError(f"same {kind} entry as row {seen[natural]}")
-                    seen[natural] = number
-                    # no savepoints (pysqlite handles them badly): a bad row rolls back all
-                    if kind == "customers":
-                        outcome, label = _customer_row(session, row)
-                    elif kind == "licenses":
-                        outcome, label = _license_row(session, row)
-                    else:
-                        table = HostedSubscription if kind == "hosted" else Partnership
-                        outcome, label = _period_row(session, row, table)
+                    apply_row(session, number, row)
                 except RowError as exc:
                     report.errors.append((number, str(exc)))
-                    continue
-                setattr(report, outcome, getattr(report, outcome) + 1)
-                if outcome != "unchanged":
-                    report.changes.append(f"row {number}: {outcome} {label}")
             if report.errors or dry_run:
                 raise _Rollback
-            audit(
-                session,
-                None,
-                SYSTEM,
-                f"import_{kind}",
-                dt.datetime.now(dt.UTC).timestamp(),
-                file=str(path),
-                created=report.created,
-                updated=report.updated,
-                unchanged=report.unchanged,
-            )
+            if finish is not None:
+                finish(session)
     except _Rollback:
         pass
     return report
+
+
+def import_rows(store: Store, kind: str, path: Path | str, dry_run: bool = False) -> ImportReport:
+    """Validate and upsert every row of `path` in one transaction (see the module docstring)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown import kind {kind!r} (use {', '.join(KINDS)})")
+    report = ImportReport(kind, dry_run=dry_run)
+    seen: dict[str, int] = {}
+
+    def apply_row(session: Session, number: int, row: dict[str, Any]) -> None:
+        natural = _natural_key(kind, row)
+        if natural in seen:
+            raise RowError(f"same {kind} entry as row {seen[natural]}")
+        seen[natural] = number
+        if kind == "customers":
+            outcome, label = _customer_row(session, row)
+        elif kind == "licenses":
+            outcome, label = _license_row(session, row)
+        else:
+            table = HostedSubscription if kind == "hosted" else Partnership
+            outcome, label = _period_row(session, row, table)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        if outcome != "unchanged":
+            report.changes.append(f"row {number}: {outcome} {label}")
+
+    def finish(session: Session) -> None:
+        audit(
+            session,
+            None,
+            SYSTEM,
+            f"import_{kind}",
+            dt.datetime.now(dt.UTC).timestamp(),
+            file=str(path),
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+        )
+
+    return _apply_rows(store, path, report, apply_row, dry_run=dry_run, finish=finish)
 
 
 # --------------------------------------------------------------------------- purchases
@@ -492,54 +513,37 @@ def import_purchases(store: Store, path: Path | str, now: float | None = None) -
     """JSON lines: kind, customer, license (optional), subject, body, at (ISO, optional),
     order (optional: an order id makes a re-import skip that purchase)."""
     report = ImportReport("purchases")
-    try:
-        rows = list(read_rows(Path(path)))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        report.errors.append((0, f"cannot read {path}: {exc}"))
-        return report
     default_at = dt.datetime.now(dt.UTC).timestamp() if now is None else now
-    try:
-        with action(store) as session:
-            for number, row in rows:
-                try:
-                    if "__error__" in row:
-                        raise RowError(row["__error__"])
-                    order = _text(row, "order")
-                    if order is not None:
-                        marker = f"<purchase.{order}@shiftdesk.invalid>"
-                        exists = session.execute(
-                            select(col(Message.ticket_number)).where(
-                                col(Message.rfc_message_id) == marker
-                            )
-                        ).first()
-                        if exists is not None:
-                            report.unchanged += 1
-                            continue
-                    when = _text(row, "at")
-                    try:
-                        at = parse_when(when) if when else default_at
-                    except ValueError:
-                        raise RowError(f"at {when!r} is not an ISO date-time") from None
-                    customer = _text(row, "customer") or _text(row, "customer_email")
-                    if customer is None:
-                        raise RowError("customer is required")
-                    ticket = _insert_purchase(
-                        session,
-                        _text(row, "kind", required=True) or "",
-                        customer,
-                        _text(row, "license"),
-                        _text(row, "subject", required=True) or "",
-                        str(row.get("body") or ""),
-                        at,
-                        order,
-                    )
-                except RowError as exc:
-                    report.errors.append((number, str(exc)))
-                    continue
-                report.created += 1
-                report.changes.append(f"row {number}: ticket #{ticket}")
-            if report.errors:
-                raise _Rollback
-    except _Rollback:
-        pass
-    return report
+
+    def apply_row(session: Session, number: int, row: dict[str, Any]) -> None:
+        order = _text(row, "order")
+        if order is not None:
+            marker = f"<purchase.{order}@shiftdesk.invalid>"
+            exists = session.execute(
+                select(col(Message.ticket_number)).where(col(Message.rfc_message_id) == marker)
+            ).first()
+            if exists is not None:
+                report.unchanged += 1
+                return
+        when = _text(row, "at")
+        try:
+            at = parse_when(when) if when else default_at
+        except ValueError:
+            raise RowError(f"at {when!r} is not an ISO date-time") from None
+        customer = _text(row, "customer") or _text(row, "customer_email")
+        if customer is None:
+            raise RowError("customer is required")
+        ticket = _insert_purchase(
+            session,
+            _text(row, "kind", required=True) or "",
+            customer,
+            _text(row, "license"),
+            _text(row, "subject", required=True) or "",
+            str(row.get("body") or ""),
+            at,
+            order,
+        )
+        report.created += 1
+        report.changes.append(f"row {number}: ticket #{ticket}")
+
+    return _apply_rows(store, path, report, apply_row)
