@@ -247,6 +247,19 @@ def action(store: Store) -> Iterator[Session]:
         raise StoreUnavailable(f"store unavailable: {one_line(exc)}") from exc
 
 
+@contextmanager
+def ticket_action(
+    store: Store, number: int, expected_version: int | None, at: float
+) -> Iterator[tuple[Session, Ticket]]:
+    """One technician action on one ticket: `action`'s transaction, the version bumped first
+    (`lock_ticket`: NotFound / Conflict), and when the body succeeds the change-log row (and the
+    PostgreSQL NOTIFY) that tells every console. A body that raises changes nothing."""
+    with action(store) as session:
+        ticket = lock_ticket(session, number, expected_version, at)
+        yield session, ticket
+        mark_changed(session, number, at)
+
+
 def revoke_active_rsaa(
     session: Session, ticket_number: int, actor: Actor, reason: str, at: float
 ) -> Rsaa | None:
@@ -402,8 +415,7 @@ def take(
     at: float | None = None,
 ) -> Ticket:
     at = now() if at is None else at
-    with action(store) as session:
-        ticket = lock_ticket(session, number, expected_version, at)
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
         if ticket.status == TicketStatus.CLOSED:
             raise ActionError(f"#{number} is closed: reopen it first")
         me = technician_for(session, actor)
@@ -412,7 +424,6 @@ def take(
         previous = ticket.assignee_id
         ticket.assignee_id = me.id
         audit(session, number, actor, "take", at, previous_assignee=previous)
-        mark_changed(session, number, at)
         return ticket
 
 
@@ -427,8 +438,7 @@ def close(
 ) -> Ticket:
     """Close; revokes the ticket's active RSAA in the same transaction."""
     at = now() if at is None else at
-    with action(store) as session:
-        ticket = lock_ticket(session, number, expected_version, at)
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
         if ticket.status == TicketStatus.CLOSED:
             raise ActionError(f"#{number} is already closed")
         revoke_active_rsaa(session, number, actor, "ticket_closed", at)
@@ -436,7 +446,6 @@ def close(
         ticket.closed_at = at
         ticket.waiting_since = None
         audit(session, number, actor, "close", at, reason=reason)
-        mark_changed(session, number, at)
         return ticket
 
 
@@ -450,8 +459,7 @@ def reopen(
 ) -> Ticket:
     """Reopen a closed ticket. A revoked RSAA stays revoked."""
     at = now() if at is None else at
-    with action(store) as session:
-        ticket = lock_ticket(session, number, expected_version, at)
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
         if ticket.status != TicketStatus.CLOSED:
             raise ActionError(f"#{number} is not closed")
         ticket.status = (
@@ -459,5 +467,4 @@ def reopen(
         )
         ticket.closed_at = None
         audit(session, number, actor, "reopen", at)
-        mark_changed(session, number, at)
         return ticket

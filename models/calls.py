@@ -10,12 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from models.actions import (
     ActionError,
     Actor,
-    action,
     audit,
-    lock_ticket,
-    mark_changed,
     now,
     technician_for,
+    ticket_action,
 )
 from models.config import Config
 from models.db import Store
@@ -96,8 +94,7 @@ def grant_phone(
     zone = check_timezone_name(customer_timezone) if customer_timezone else None
     if scheduled_at is not None and scheduled_at < at - 60:
         raise ActionError("the call time is in the past")
-    with action(store) as session:
-        ticket = lock_ticket(session, number, expected_version, at)
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
         _check_open(ticket, "grant a call")
         customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
         if zone is None and customer is not None and customer.timezone:
@@ -133,7 +130,6 @@ def grant_phone(
             timezone=zone,
             note=decision.note,
         )
-        mark_changed(session, number, at)
         return PhoneResult(ticket, decision.id)
 
 
@@ -174,8 +170,7 @@ def decline_phone(
     body = (
         _check_body(reply_body, "reply") if reply_body is not None else decline_reply_text(config)
     )
-    with action(store) as session:
-        ticket = lock_ticket(session, number, expected_version, at)
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
         _check_open(ticket, "decline a call")
         me = technician_for(session, actor)
         decision = PhoneDecision(
@@ -204,7 +199,6 @@ def decline_phone(
             if send_reply
             else None
         )
-        mark_changed(session, number, at)
         return PhoneResult(ticket, decision.id, sent)
 
 
@@ -242,8 +236,7 @@ def log_call(
     if called_at > at + 60:
         raise ActionError("the call is in the future: log it after it happened")
     notes_text = _check_body(notes, "call notes")
-    with action(store) as session:
-        ticket = lock_ticket(session, number, expected_version, at)
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
         _check_open(ticket, "log a call")
         if called_at < ticket.received_at:
             raise ActionError(f"the call is before #{number} was received")
@@ -275,5 +268,4 @@ def log_call(
             first_response=first,
             first_response_met=ticket.first_response_met if first else None,
         )
-        mark_changed(session, number, at)
         return CallResult(ticket, call.id, first)

@@ -34,13 +34,11 @@ from models.actions import (
     ActionError,
     Actor,
     NotFound,
-    action,
     audit,
-    lock_ticket,
-    mark_changed,
     normalize_email,
     now,
     technician_for,
+    ticket_action,
 )
 from models.config import Config
 from models.db import Store
@@ -422,8 +420,7 @@ def record_rsaa(
         raise RsaaInvalid(errors)
     clean = cleaned(form, source_ip=(config or Config()).company.source_ip)
     number = clean.ticket
-    with action(store) as session:
-        ticket = lock_ticket(session, number, expected_version, at)
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
         if ticket.status == TicketStatus.CLOSED:
             raise ActionError(f"#{number} is closed: an RSAA needs an open ticket")
         if clean.method == RsaaMethod.SCREEN_SHARE and not ticket.phone_escalated:
@@ -472,7 +469,6 @@ def record_rsaa(
             temp_account=rsaa.temp_account,
             accepted_by=rsaa.accepted_by_email,
         )
-        mark_changed(session, number, at)
         return rsaa
 
 
@@ -528,8 +524,7 @@ def revoke_rsaa(
         ).scalar_one_or_none()
     if number is None:
         raise NotFound(f"there is no RSAA #{rsaa_id}")
-    with action(store) as session:
-        lock_ticket(session, number, expected_version, at)
+    with ticket_action(store, number, expected_version, at) as (session, _ticket):
         rsaa = session.get(Rsaa, rsaa_id, populate_existing=True)
         assert rsaa is not None
         if rsaa.revoked_at is not None:
@@ -543,7 +538,6 @@ def revoke_rsaa(
         rsaa.revoked_by_id = technician_for(session, actor).id
         rsaa.revoke_reason = reason
         audit(session, number, actor, "rsaa_revoke", at, rsaa=rsaa.id, reason=reason, note=note)
-        mark_changed(session, number, at)
         session.flush()
         return RsaaRevoked(rsaa=rsaa, reminder=revoke_reminder(rsaa))
 

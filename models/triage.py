@@ -11,11 +11,9 @@ import zoneinfo
 from models.actions import (
     ActionError,
     Actor,
-    action,
     audit,
-    lock_ticket,
-    mark_changed,
     technician_for,
+    ticket_action,
 )
 from models.db import Store
 from models.tables import Appointment, Entitlement, Ticket, TicketKind, TicketStatus
@@ -34,8 +32,7 @@ def accept_ticket(
     at = time.time() if at is None else at
     if not reason or not reason.strip():
         raise ActionError("give a reason for accepting a ticket that is not entitled")
-    with action(store) as session:
-        ticket = lock_ticket(session, number, expected_version, at)
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
         if ticket.entitlement != Entitlement.NONE:
             raise ActionError(f"#{number} is already entitled ({ticket.entitlement})")
         previous_note = ticket.entitlement_note
@@ -48,7 +45,6 @@ def accept_ticket(
         audit(
             session, number, actor, "accept", at, reason=reason.strip(), previous_note=previous_note
         )
-        mark_changed(session, number, at)
         return ticket
 
 
@@ -87,8 +83,7 @@ def schedule_appointment(
     starts_at = local_to_epoch(starts_local_iso, customer_timezone)
     if duration_minutes <= 0 or duration_minutes > 24 * 60:
         raise ActionError("the duration must be between 1 minute and 24 hours")
-    with action(store) as session:
-        ticket = lock_ticket(session, number, None, at)
+    with ticket_action(store, number, None, at) as (session, ticket):
         if ticket.kind not in (TicketKind.INSTALLATION, TicketKind.TRAINING):
             raise ActionError(
                 f"#{number} is a {ticket.kind} ticket: only installation and "
@@ -118,7 +113,6 @@ def schedule_appointment(
             starts_at=starts_at,
             minutes=duration_minutes,
         )
-        mark_changed(session, number, at)
         return appointment
 
 

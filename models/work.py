@@ -20,11 +20,11 @@ from models.actions import (
     action,
     audit,
     insert_message,
-    lock_ticket,
     mark_changed,
     normalize_email,
     now,
     technician_for,
+    ticket_action,
 )
 from models.calendar import BusinessCalendar
 from models.config import Config
@@ -252,11 +252,9 @@ def reply(
     at = now() if at is None else at
     config = config or Config()
     _check_body(body, "reply")
-    with action(store) as session:
-        ticket = lock_ticket(session, number, expected_version, at)
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
         _check_open(ticket, "reply")
         result = _send_reply(session, ticket, actor, body, at, config)
-        mark_changed(session, number, at)
         return result
 
 
@@ -276,8 +274,7 @@ def note(
     """
     at = now() if at is None else at
     _check_body(body, "note")
-    with action(store) as session:
-        ticket = lock_ticket(session, number, expected_version, at)
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
         me = technician_for(session, actor)
         message_id = insert_message(
             session,
@@ -292,7 +289,6 @@ def note(
         if clear_draft:
             _delete_draft(session, number, me.id)
         audit(session, number, actor, "note", at, message=message_id)
-        mark_changed(session, number, at)
         return ticket
 
 
@@ -364,8 +360,7 @@ def release(
 ) -> Ticket:
     """Unassign the ticket (yours or a colleague's; the audit names whose it was)."""
     at = now() if at is None else at
-    with action(store) as session:
-        ticket = lock_ticket(session, number, expected_version, at)
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
         if ticket.assignee_id is None:
             raise ActionError(f"#{number} is not assigned to anyone")
         previous = session.get(Technician, ticket.assignee_id)
@@ -378,7 +373,6 @@ def release(
             at,
             previous_assignee=previous.email if previous else None,
         )
-        mark_changed(session, number, at)
         return ticket
 
 
@@ -400,8 +394,7 @@ def reclassify(
     reason_text = " ".join((reason or "").split())
     if not reason_text:
         raise ActionError("say why this is not an emergency")
-    with action(store) as session:
-        ticket = lock_ticket(session, number, expected_version, at)
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
         if ticket.kind != TicketKind.EMERGENCY:
             raise ActionError(f"#{number} is a {ticket.kind} ticket, not an emergency")
         ticket.kind = TicketKind.STANDARD
@@ -424,7 +417,6 @@ def reclassify(
             first_response_met_before=verdict_before,
             first_response_met=ticket.first_response_met,
         )
-        mark_changed(session, number, at)
         return ticket
 
 
