@@ -14,9 +14,8 @@ from models.config import CalendarConfig
 from models.db import Store
 from models.demo import DEMO_OPEN_OFFSET, demo_instant
 from models.detail import ticket_detail
-from tests.tui_support import FROZEN_NOW, make_app
+from tests.tui_support import FROZEN_NOW, make_app, ready, settle
 from tui.cli import main
-from tui.widgets.queue_view import QueueView
 
 NEW_YORK = ZoneInfo("America/New_York")
 CALENDAR = BusinessCalendar.from_config(CalendarConfig(timezone="America/New_York"))
@@ -64,16 +63,12 @@ def test_demo_at_garbage_exits_2_with_one_line(tmp_path) -> None:  # type: ignor
 async def test_console_actions_are_stamped_with_its_clock(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)  # a frozen clock, far from the real time
     async with app.run_test(size=(120, 40)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        view = app.screen.query_one(QueueView)
+        view = await ready(pilot)
         row = next(
             r for i in range(view.visible_count) if (r := view.row_at(i)) and r.assignee is None
         )
         view.cursor = next(i for i in range(view.visible_count) if view.row_at(i) is row)
         await pilot.press("t")
-        for _ in range(3):
-            await app.workers.wait_for_complete()
-            await pilot.pause(0.05)
+        await settle(pilot)
     [take] = [e for e in ticket_detail(sqlite_store, row.number).audit if e.action == "take"]
     assert take.created_at == FROZEN_NOW

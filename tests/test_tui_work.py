@@ -6,23 +6,10 @@ from sqlalchemy import text
 
 from models.db import Store
 from models.detail import ticket_detail
-from tests.tui_support import make_app
+from tests.tui_support import make_app, ready, settle
 from tui.app import ShiftdeskApp
 from tui.widgets.detail import DetailPane, ReplyEditor
 from tui.widgets.queue_view import QueueView
-
-
-async def ready(pilot) -> QueueView:  # type: ignore[no-untyped-def]
-    app: ShiftdeskApp = pilot.app
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    return app.screen.query_one(QueueView)
-
-
-async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.05)
 
 
 def first_unassigned_standard(view: QueueView) -> int:

@@ -57,6 +57,20 @@ def make_app(
     return ShiftdeskApp(ctx)
 
 
+async def ready(pilot: Pilot[Any]) -> QueueView:
+    """The queue once the first loads have finished."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    return pilot.app.screen.query_one(QueueView)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let the workers a key started finish, and the messages they post be handled."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+
+
 async def until(pilot: Pilot[Any], condition: Callable[[], bool], seconds: float = 3.0) -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
