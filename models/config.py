@@ -464,13 +464,21 @@ def config_path(path: Path | None = None) -> Path | None:
     return default if default.is_file() else None
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def load_config(path: Path | None = None) -> Config:
     """Load `path`, else $SHIFTDESK_CONFIG, else the platformdirs config file, else defaults."""
     source = config_path(path)
     if source is None:
         return Config()
     try:
-        text = source.read_text(encoding="utf-8")
+        # bounded: `--config /dev/zero` must be an error, not a read that never ends
+        with source.open("rb") as stream:
+            raw = stream.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(str(source), f"larger than {MAX_CONFIG_BYTES:,} bytes")
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise ConfigError(str(source), f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

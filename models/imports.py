@@ -44,6 +44,7 @@ from models.actions import (
 )
 from models.db import Store
 from models.entitlement import purchase_term_end
+from models.inputs import MAX_IMPORT_BYTES, TooLarge, read_file_bounded
 from models.intake import KEY_PATTERN, find_customer
 from models.tables import (
     Customer,
@@ -101,7 +102,8 @@ class _Rollback(Exception):
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) pairs from a CSV or JSON-lines file. Unreadable lines raise RowError."""
-    text = Path(path).read_text(encoding="utf-8-sig")
+    # bounded: `import customers /dev/zero` must fail, not read forever
+    text = read_file_bounded(path, MAX_IMPORT_BYTES).decode("utf-8-sig")
     suffix = Path(path).suffix.lower()
     is_json = suffix in (".jsonl", ".ndjson", ".json") or (
         suffix != ".csv" and text.lstrip().startswith("{")
@@ -370,7 +372,7 @@ def _apply_rows(
     `finish` runs last, in the same transaction. No savepoints (pysqlite handles them badly)."""
     try:
         rows = list(read_rows(Path(path)))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (OSError, UnicodeDecodeError, csv.Error, TooLarge) as exc:
         report.errors.append((0, f"cannot read {path}: {exc}"))
         return report
     try:

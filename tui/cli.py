@@ -2,11 +2,19 @@
 
 Scripting commands (sla, list, show, mailgate, ...) never import Textual: the TUI is imported
 lazily by the commands that run it. Shared options (`--db`, `--config`, `--as`) are accepted before
-or after the subcommand and also come from SHIFTDESK_DB, SHIFTDESK_CONFIG, SHIFTDESK_TECHNICIAN.
+or after the subcommand and also come from SHIFTDESK_DB, SHIFTDESK_CONFIG, SHIFTDESK_TECHNICIAN;
+an option given on the command line (anywhere) always wins over the environment.
+
+Every failure is one line on stderr and a sysexits code (2 usage/config, 65 bad data, 75 try
+again later); an unexpected exception is one line and 70 (SHIFTDESK_DEBUG=1 shows the traceback).
+Plain-text output of stored (customer) text goes through `echo_text`, which removes terminal
+control sequences; `--json` output goes through `echo_json`.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +37,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 EX_USAGE = 2  # click's own usage code; config errors use it too
 EX_DATAERR = 65
 EX_TEMPFAIL = 75
+EX_SOFTWARE = 70  # a bug: an exception nobody turned into a message
+
+# ticket, RSAA and version numbers are SQL BIGINTs: a larger number is a usage error, not an
+# OverflowError deep in the driver
+MAX_ID = 2**63 - 1
+ID = click.IntRange(min=1, max=MAX_ID)
+VERSION = click.IntRange(min=0, max=MAX_ID)
 
 
 @dataclass
@@ -39,9 +54,17 @@ class Settings:
 
 
 def _store_option(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         settings = ctx.find_root().ensure_object(Settings)
-        if value is not None:
+        if value is None:
+            return value
+        # the option is declared on the group and on each subcommand, and click fills a
+        # missing one from the environment: without this an env var on the subcommand level
+        # would override `shiftdesk --db X list`. Explicit always wins; the env only fills in.
+        from_env = (
+            ctx.get_parameter_source(param.name or "") == click.core.ParameterSource.ENVIRONMENT
+        )
+        if not from_env or getattr(settings, name) is None:
             setattr(settings, name, value)
         return value
 
@@ -90,14 +113,19 @@ def settings() -> Settings:
 
 
 @contextmanager
-def opened_store() -> Iterator[Store]:
-    """The store from --db / SHIFTDESK_DB, migrated; one-line errors (exit 75 if unreachable)."""
-    from models.db import StoreError, StoreUnavailable, open_store
+def opened_store(*, create: bool = False) -> Iterator[Store]:
+    """The store from --db / SHIFTDESK_DB, migrated; one-line errors (exit 75 if unreachable,
+    2 if the URL or path is wrong). Only the default location is created when missing (and
+    `db upgrade` / `seed`, which pass create=True)."""
+    from models.db import StoreError, StoreUnavailable, StoreUsageError, open_store
 
     try:
-        store = open_store(settings().db)
+        store = open_store(settings().db, create=create)
     except StoreUnavailable as exc:
         fail(str(exc), EX_TEMPFAIL)
+        raise
+    except StoreUsageError as exc:
+        fail(str(exc), EX_USAGE)
         raise
     except StoreError as exc:
         fail(str(exc), 1)
@@ -109,7 +137,9 @@ def opened_store() -> Iterator[Store]:
 
 
 def loaded_config() -> Config:
-    """The config from --config / SHIFTDESK_CONFIG / the default file; exit 2 naming the key."""
+    """The config from --config / SHIFTDESK_CONFIG / the default file; exit 2 naming the key.
+    (A calendar the config describes but that cannot work, e.g. hours with no day, is a
+    ConfigError where the calendar is built: LazyGroup.invoke turns it into exit 2.)"""
     from models.config import ConfigError, load_config
 
     try:
@@ -140,9 +170,26 @@ def acting_technician() -> Actor:
 
 
 def fail(message: str, code: int = 1) -> None:
-    """Exit with a one-line reason on stderr."""
-    click.echo(f"shiftdesk: {message}", err=True)
+    """Exit with a one-line reason on stderr (made safe: it may quote customer text)."""
+    from models.sanitize import safe_line
+
+    click.echo(f"shiftdesk: {safe_line(message)}", err=True)
     sys.exit(code)
+
+
+def echo_text(text: str, *, err: bool = False) -> None:
+    """Print plain text that may hold stored (customer) text: control characters (ESC, BEL, C1,
+    bidi overrides) are shown as visible placeholders, newlines kept (models.sanitize)."""
+    from models.sanitize import safe_text
+
+    click.echo(safe_text(text), err=err)
+
+
+def echo_json(value: Any) -> None:
+    """The one `--json` shape: lists of records are one JSON array (`[]` when empty), a single
+    record one object; keys snake_case; times ISO 8601 with offset. ASCII-only, so no control
+    character (C1, bidi override) reaches the terminal raw: json escapes them as \\uXXXX."""
+    click.echo(json.dumps(value, ensure_ascii=True, indent=2))
 
 
 # command name -> (module, attribute): a command's module is imported only when it runs (the
@@ -182,6 +229,51 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(LAZY_COMMANDS) | set(self.commands))
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """click's standalone mode, but a usage error is ONE line on stderr (click prints a
+        usage block, a hint and a blank line: four lines a script has to untangle)."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as exc:
+            where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else ""
+            hint = f" (see `{where} --help`)" if where else ""
+            fail(" ".join(exc.format_message().split()) + hint, exc.exit_code)
+        except click.Abort:
+            fail("aborted", 1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """The last line of defence: known failures as one line and their exit code, anything
+        else as one line and 70 (SHIFTDESK_DEBUG=1 re-raises it for the traceback)."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            code, message = _exit_for(exc)
+            if code == EX_SOFTWARE and os.environ.get("SHIFTDESK_DEBUG"):
+                raise
+            fail(message, code)
+
+
+def _exit_for(exc: Exception) -> tuple[int, str]:
+    from models.config import ConfigError
+    from models.db import StoreError, StoreUnavailable, StoreUsageError, one_line
+
+    if isinstance(exc, ConfigError):
+        return EX_USAGE, str(exc)
+    if isinstance(exc, StoreUnavailable):
+        return EX_TEMPFAIL, str(exc)
+    if isinstance(exc, StoreUsageError):
+        return EX_USAGE, str(exc)
+    if isinstance(exc, StoreError):
+        return 1, str(exc)
+    if isinstance(exc, OverflowError):
+        return EX_DATAERR, f"number out of range: {one_line(exc)}"
+    return EX_SOFTWARE, f"internal error: {type(exc).__name__}: {one_line(exc)}"
 
 
 @click.group(

@@ -292,7 +292,15 @@ def purchase_add_command(
             at = parse_when(at_iso) if at_iso else time.time()
         except ValueError:
             raise _Exit(EX_DATAERR, f"--at {at_iso!r} is not an ISO date-time") from None
-        text = body_file.read() if body_file is not None else ""
+        from models.work import MAX_BODY_CHARS
+
+        # bounded (a character more than the limit tells it is too long): never /dev/zero
+        try:
+            text = body_file.read(MAX_BODY_CHARS + 1) if body_file is not None else ""
+        except UnicodeDecodeError:
+            raise _Exit(EX_DATAERR, "--body-file is not UTF-8 text") from None
+        if len(text) > MAX_BODY_CHARS:
+            raise _Exit(EX_DATAERR, f"--body-file: longer than {MAX_BODY_CHARS:,} characters")
         store = _store()
         try:
             number = add_purchase(store, kind, customer_email, license_key, subject, text, at)
@@ -305,10 +313,12 @@ def purchase_add_command(
 
 
 def _print_report(report: Any) -> int:
+    from tui.cli import echo_text  # imported rows are customer text: no escape sequences
+
     for line in report.changes:
-        click.echo(line)
+        echo_text(line)
     for row, message in report.errors:
-        click.echo(f"row {row}: {message}" if row else message, err=True)
+        echo_text(f"row {row}: {message}" if row else message, err=True)
     click.echo(report.summary(), err=bool(report.errors))
     return EX_DATAERR if report.errors else 0
 

@@ -7,7 +7,6 @@ a bad config 2. Credentials are never asked for and never stored.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from typing import Any
 import click
 
 from models.actions import ActionError
-from models.db import Store, StoreError, StoreUnavailable, open_store
+from models.db import Store, StoreError, StoreUnavailable, StoreUsageError, open_store
 from models.rsaa import (
     RevokeReason,
     RsaaForm,
@@ -28,11 +27,17 @@ from models.rsaa import (
     record_rsaa,
     revoke_rsaa,
 )
+from models.sanitize import safe_line
+from models.timefmt import format_instant
 from tui.cli import (
     EX_DATAERR,
     EX_TEMPFAIL,
+    EX_USAGE,
+    ID,
     acting_technician,
     common_options,
+    echo_json,
+    echo_text,
     fail,
     loaded_config,
     settings,
@@ -52,6 +57,8 @@ def _store() -> Iterator[Store]:
         fail(str(exc))
     except StoreUnavailable as exc:
         fail(str(exc), EX_TEMPFAIL)
+    except StoreUsageError as exc:
+        fail(str(exc), EX_USAGE)
     except StoreError as exc:
         fail(str(exc))
     finally:
@@ -60,9 +67,7 @@ def _store() -> Iterator[Store]:
 
 
 def _iso(at: float | None, zone: zoneinfo.ZoneInfo) -> str | None:
-    if at is None:
-        return None
-    return dt.datetime.fromtimestamp(int(at), zone).isoformat()
+    return format_instant(at, zone)
 
 
 def _short(at: float, zone: zoneinfo.ZoneInfo) -> str:
@@ -106,7 +111,7 @@ def list_rsaas_command(active_only: bool, as_json: bool) -> None:
     with _store() as store:
         rows = list_rsaas(store, active_only)
     if as_json:
-        click.echo(json.dumps([row_json(row, zone) for row in rows], indent=2))
+        echo_json([row_json(row, zone) for row in rows])
         return
     if not rows:
         click.echo("no active agreements" if active_only else "no agreements")
@@ -123,23 +128,23 @@ def list_rsaas_command(active_only: bool, as_json: bool) -> None:
             (
                 str(row.id),
                 f"#{row.ticket}",
-                row.customer,
-                row.server,
-                row.method_text,
-                granted,
-                revoked,
+                safe_line(row.customer),
+                safe_line(row.server),
+                safe_line(row.method_text),
+                safe_line(granted),
+                safe_line(revoked),
             )
         )
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for line in table:
-        click.echo(
+        echo_text(
             "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         )
 
 
 @rsaa_group.command("record")
 @common_options
-@click.argument("ticket", type=int)
+@click.argument("ticket", type=ID)
 @click.option("--name", required=True, help="Who accepted the terms.")
 @click.option("--email", required=True, help="Their email address.")
 @click.option("--server", required=True, help="Host name or IP address of the server.")
@@ -194,7 +199,7 @@ def record_command(
     with _store() as store:
         rsaa = record_rsaa(store, form, actor, config=config)
     tool = f" ({rsaa.tool_name})" if rsaa.tool_name else ""
-    click.echo(
+    echo_text(
         f"recorded RSAA #{rsaa.id} on #{rsaa.ticket_number}: {rsaa.method}{tool} to {rsaa.server}"
         f" from {rsaa.source_ip}"
     )
@@ -202,7 +207,7 @@ def record_command(
 
 @rsaa_group.command("revoke")
 @common_options
-@click.argument("rsaa_id", metavar="ID", type=int)
+@click.argument("rsaa_id", metavar="ID", type=ID)
 @click.option(
     "--reason", required=True, type=click.Choice([r.value for r in RevokeReason]), help="Why."
 )
@@ -213,4 +218,4 @@ def revoke_command(rsaa_id: int, reason: str, note: str | None) -> None:
     with _store() as store:
         result = revoke_rsaa(store, rsaa_id, actor, reason, note=note)
     click.echo(f"revoked RSAA #{rsaa_id} on #{result.rsaa.ticket_number} ({reason})")
-    click.echo(f"reminder: {result.reminder}")
+    echo_text(f"reminder: {result.reminder}")

@@ -22,7 +22,7 @@ def build_context(
     s: Settings, *, demo: bool = False, speed: float = 1.0, at: str | None = None
 ) -> AppContext:
     from models.actions import Actor, set_program
-    from models.db import StoreError, open_store
+    from models.db import StoreError, StoreUsageError, open_store
     from tui.context import AppContext, default_technician
 
     set_program("shiftdesk demo" if demo else "shiftdesk tui")
@@ -34,7 +34,11 @@ def build_context(
         folder = Path(tempfile.mkdtemp(prefix="shiftdesk-demo-"))
         url = f"sqlite:///{folder / 'demo.db'}"
     try:
-        store = open_store(url)
+        # an explicit --db must exist (a typo is not a new empty queue); the demo's is new
+        store = open_store(url, create=demo)
+    except StoreUsageError as exc:
+        fail(str(exc), 2)
+        raise
     except StoreError as exc:
         fail(str(exc), 75)
         raise

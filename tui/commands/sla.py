@@ -20,7 +20,7 @@ from models.calendar import BusinessCalendar
 from models.config import WEEKDAYS, CalendarConfig, Config, ConfigError, load_config, parse_interval
 from models.sla import KINDS, ClockKind, SlaPolicy, SlaState
 from models.timefmt import format_instant, parse_instant
-from tui.cli import EX_DATAERR, EX_USAGE, common_options, fail, settings
+from tui.cli import EX_DATAERR, EX_USAGE, common_options, echo_text, fail, settings
 
 
 def _load(now: float) -> tuple[Config, BusinessCalendar, SlaPolicy]:
@@ -159,7 +159,7 @@ def preview_command(days: int, from_text: str | None) -> None:
         except ValueError as exc:
             fail(f"--from: {exc}", EX_USAGE)
     for line in preview_lines(config, calendar, start, days):
-        click.echo(line)
+        echo_text(line)  # holiday names come from the `holidays` package and the config
 
 
 def _clock(local: dt.datetime, day: dt.date) -> str:

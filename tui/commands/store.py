@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
+import math
 import sys
 import time
 
 import click
 
-from tui.cli import EX_TEMPFAIL, common_options, fail, loaded_config, opened_store, settings
+from tui.cli import (
+    EX_TEMPFAIL,
+    EX_USAGE,
+    ID,
+    common_options,
+    echo_json,
+    echo_text,
+    fail,
+    loaded_config,
+    opened_store,
+    settings,
+)
 
 
 @click.group("db")
@@ -21,14 +32,18 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True, help="Target Alembic revision.")
 @common_options
 def db_upgrade(revision: str) -> None:
-    """Apply the schema migrations (also done automatically on start)."""
-    from models.db import StoreError, current_revision, make_engine, upgrade
+    """Apply the schema migrations (also done automatically on start); creates the store if
+    the file does not exist yet (its directory must)."""
+    from models.db import StoreError, StoreUsageError, current_revision, make_engine, upgrade
 
     try:
-        engine = make_engine(settings().db)
+        engine = make_engine(settings().db, create=True)
         before = current_revision(engine)
         upgrade(engine, revision)
         after = current_revision(engine)
+    except StoreUsageError as exc:
+        fail(str(exc), EX_USAGE)
+        return
     except StoreError as exc:
         fail(str(exc), EX_TEMPFAIL)
         return
@@ -42,10 +57,12 @@ def db_upgrade(revision: str) -> None:
 @common_options
 def db_current() -> None:
     """Print the store's schema revision."""
-    from models.db import StoreError, current_revision, make_engine
+    from models.db import StoreError, StoreUsageError, current_revision, make_engine
 
     try:
-        click.echo(current_revision(make_engine(settings().db)) or "empty")
+        click.echo(current_revision(make_engine(settings().db, create=False)) or "empty")
+    except StoreUsageError as exc:
+        fail(str(exc), EX_USAGE)
     except StoreError as exc:
         fail(str(exc), EX_TEMPFAIL)
 
@@ -67,25 +84,18 @@ def db_current() -> None:
 )
 @common_options
 def seed_command(tickets: int, seed_value: int) -> None:
-    """Fill a store with realistic open tickets for load tests."""
+    """Fill a store with realistic open tickets for load tests (creates the store if the file
+    does not exist yet; its directory must)."""
     from models.demo import seed_bulk
 
-    with opened_store() as store:
+    with opened_store(create=True) as store:
         started = time.perf_counter()
         made = seed_bulk(store, tickets, now=time.time(), seed=seed_value)
         click.echo(f"seeded {made} tickets in {time.perf_counter() - started:.1f} s")
 
 
-def _iso(ts: float | None, zone: str) -> str | None:
-    if ts is None:
-        return None
-    from zoneinfo import ZoneInfo
-
-    return dt.datetime.fromtimestamp(ts, ZoneInfo(zone)).isoformat(timespec="seconds")
-
-
 @click.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of objects.")
 @click.option(
     "--all", "show_all", is_flag=True, help="Every ticket (answered, closed, not entitled)."
 )
@@ -96,6 +106,7 @@ def list_command(as_json: bool, show_all: bool) -> None:
     from models.queue import load_queue
     from models.sanitize import safe_line
     from models.sla import SlaPolicy
+    from models.timefmt import format_instant
     from tui.widgets.countdown import clock_for
 
     config = loaded_config()
@@ -104,6 +115,7 @@ def list_command(as_json: bool, show_all: bool) -> None:
     now = time.time()
     with opened_store() as store, store.session() as session:
         rows = load_queue(session, include_closed=show_all)
+    records = []
     out = sys.stdout
     for row in rows:
         clock = clock_for(row)
@@ -111,33 +123,39 @@ def list_command(as_json: bool, show_all: bool) -> None:
             continue
         state = policy.state(clock.kind, clock.basis, now) if clock else None
         if as_json:
-            record = {
-                "number": row.number,
-                "kind": row.kind,
-                "status": row.status,
-                "entitlement": row.entitlement,
-                "customer": row.customer,
-                "subject": row.subject,
-                "received": _iso(row.received_at, zone),
-                "assignee": row.assignee,
-                "phone_requested": row.phone_requested,
-                "rsaa_active": row.rsaa_active,
-                "deadline": _iso(state.deadline, zone) if state else None,
-                "remaining_seconds": round(state.remaining_seconds) if state else None,
-                "paused": state.paused if state else None,
-                "breached": state.breached if state else None,
-            }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            records.append(
+                {
+                    "number": row.number,
+                    "kind": row.kind,
+                    "status": row.status,
+                    "entitlement": row.entitlement,
+                    "customer": row.customer,
+                    "subject": row.subject,
+                    "received": format_instant(row.received_at, zone),
+                    "assignee": row.assignee,
+                    "phone_requested": row.phone_requested,
+                    "rsaa_active": row.rsaa_active,
+                    "deadline": format_instant(state.deadline, zone) if state else None,
+                    "remaining_seconds": round(state.remaining_seconds)
+                    if state and math.isfinite(state.remaining_seconds)
+                    else None,
+                    "paused": state.paused if state else None,
+                    "breached": state.breached if state else None,
+                }
+            )
         else:
             due = policy.humanize(state) if state else row.status
+            # sys.stdout, not click.echo: one flush per row is slow on a big queue
             out.write(
                 f"{due:<28} #{row.number:<7} {row.kind:<10} {safe_line(row.customer)[:20]:<20} "
                 f"{safe_line(row.subject)}\n"
             )
+    if as_json:
+        echo_json(records)
 
 
 @click.command("show")
-@click.argument("number", type=int)
+@click.argument("number", type=ID)
 @click.option("--json", "as_json", is_flag=True, help="Everything as one JSON object.")
 @common_options
 def show_command(number: int, as_json: bool) -> None:
@@ -162,7 +180,7 @@ def show_command(number: int, as_json: bool) -> None:
     if as_json:
         data = detail.to_json(zone)
         data["notices"] = [{"level": n.level, "text": n.text} for n in notices]
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        echo_json(data)
         return
     tz = ZoneInfo(zone)
 
@@ -182,7 +200,7 @@ def show_command(number: int, as_json: bool) -> None:
         f"support: {detail.entitlement}"
         + (f" — {safe_line(detail.entitlement_note)}" if detail.entitlement_note else ""),
     ]
-    lines += [f"  {'!' if n.level == 'warning' else '-'} {n.text}" for n in notices]
+    lines += [f"  {'!' if n.level == 'warning' else '-'} {safe_line(n.text)}" for n in notices]
     if detail.active_rsaa:
         r = detail.active_rsaa
         lines.append(
@@ -193,5 +211,10 @@ def show_command(number: int, as_json: bool) -> None:
         lines.append(f"\n--- {m.direction} · {safe_line(m.author)} · {when(m.created_at)}")
         lines.append(safe_text(m.body).rstrip())
     lines.append("\n--- history")
-    lines += [f"{when(a.created_at)}  {a.summary}  [{safe_line(a.process)}]" for a in detail.audit]
-    click.echo("\n".join(lines))
+    lines += [
+        f"{when(a.created_at)}  {safe_line(a.summary)}  [{safe_line(a.process)}]"
+        for a in detail.audit
+    ]
+    # every line above is already safe: echo_text is the belt to those braces (a field added
+    # later without safe_line still cannot reach the terminal raw)
+    echo_text("\n".join(lines))

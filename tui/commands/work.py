@@ -16,10 +16,14 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from tui.cli import (
+    EX_DATAERR,
     EX_TEMPFAIL,
     EX_USAGE,
+    ID,
+    VERSION,
     acting_technician,
     common_options,
+    echo_text,
     fail,
     loaded_config,
     opened_store,
@@ -57,19 +61,36 @@ def _body(body: str | None, body_file: Path | None) -> str:
     if body is not None:
         return body
     assert body_file is not None
+    from models.inputs import TooLarge, read_bounded
+    from models.work import MAX_BODY_CHARS
+
+    # at most MAX_BODY_CHARS characters of UTF-8 (4 bytes each at most): never read
+    # /dev/zero or a runaway pipe to the end
     try:
         if str(body_file) == "-":
-            return sys.stdin.read()
-        return body_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {body_file}: {exc}", EX_USAGE)
+            raw = read_bounded(sys.stdin.buffer, 4 * MAX_BODY_CHARS, "stdin")
+        else:
+            with body_file.open("rb") as stream:
+                raw = read_bounded(stream, 4 * MAX_BODY_CHARS, str(body_file))
+        text = raw.decode("utf-8")
+    except TooLarge as exc:
+        fail(str(exc), EX_DATAERR)
         raise
+    except OSError as exc:
+        fail(f"cannot read {body_file}: {exc.strerror or exc}", EX_USAGE)
+        raise
+    except UnicodeDecodeError:
+        fail(f"{body_file} is not UTF-8 text", EX_DATAERR)
+        raise
+    if len(text) > MAX_BODY_CHARS:
+        fail(f"{body_file}: longer than {MAX_BODY_CHARS:,} characters", EX_DATAERR)
+    return text
 
 
 _expect = click.option(
     "--expect-version",
     "expected_version",
-    type=int,
+    type=VERSION,
     metavar="V",
     help="Refuse if the ticket's version is no longer V (someone else changed it).",
 )
@@ -91,7 +112,7 @@ def _with_body(func: Callable[..., None]) -> Callable[..., None]:
 
 
 @click.command("take")
-@click.argument("number", type=int)
+@click.argument("number", type=ID)
 @_expect
 @common_options
 def take_command(number: int, expected_version: int | None) -> None:
@@ -104,7 +125,7 @@ def take_command(number: int, expected_version: int | None) -> None:
 
 
 @click.command("reply")
-@click.argument("number", type=int)
+@click.argument("number", type=ID)
 @_with_body
 @_expect
 @common_options
@@ -125,14 +146,14 @@ def reply_command(
     first = ""
     if result.first_response:
         first = " · first response " + ("in time" if result.first_response_met else "late")
-    click.echo(
+    echo_text(
         f"#{number} reply queued to {result.to_address} as {result.rfc_message_id}"
         f"{first} (version {result.ticket.version})"
     )
 
 
 @click.command("note")
-@click.argument("number", type=int)
+@click.argument("number", type=ID)
 @_with_body
 @_expect
 @common_options
@@ -149,7 +170,7 @@ def note_command(
 
 
 @click.command("close")
-@click.argument("number", type=int)
+@click.argument("number", type=ID)
 @click.option("--reason", help="Why (kept in the audit trail).")
 @_expect
 @common_options
@@ -165,7 +186,7 @@ def close_command(number: int, reason: str | None, expected_version: int | None)
 
 
 @click.command("reopen")
-@click.argument("number", type=int)
+@click.argument("number", type=ID)
 @_expect
 @common_options
 def reopen_command(number: int, expected_version: int | None) -> None:
@@ -197,10 +218,10 @@ def outbox_command(flush: bool) -> None:
                 + (f", skipped {report.skipped} (another worker)" if report.skipped else "")
             )
             for error in report.errors[:5]:
-                click.echo(f"  {error}", err=True)
+                echo_text(f"  {error}", err=True)
         waiting, last_error = outbox_status(store)
         failed = failed_count(store)
-    click.echo(status_line(waiting, last_error, width=200))
+    echo_text(status_line(waiting, last_error, width=200))
     if failed:
         click.echo(f"outbox: {failed} refused for good (5xx) — see `shiftdesk show N`")
     if flush and report.retrying:
