@@ -172,8 +172,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise StoreUnavailable(f"store unreachable: {one_line(exc)}") from exc
+    except DatabaseError as exc:
+        raise StoreUsageError(f"not a shiftdesk store: {one_line(exc)}") from exc
 
 
 def one_line(exc: BaseException) -> str:

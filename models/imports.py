@@ -504,10 +504,13 @@ def add_purchase(
 
 
 def parse_when(value: str) -> float:
-    """ISO date-time → epoch; without an offset it is UTC."""
+    """ISO date-time → epoch; without an offset it is UTC. Years 1970–2999 only: a deadline
+    computed from year 9999 is past what datetime can show, and every list would fail on it."""
     moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
+    if not 1970 <= moment.year <= 2999:
+        raise ValueError(f"{value!r}: the year must be between 1970 and 2999")
     return moment.timestamp()
 
 

@@ -224,6 +224,14 @@ def test_db_upgrade_and_seed_create_a_store_but_not_its_directory(tmp_path: Path
 # --------------------------------------------------------------------------- bounded reads
 
 
+def _limit_memory() -> None:
+    # a regression (an unbounded read of /dev/zero) fails with MemoryError within the limit
+    # instead of eating the shared machine's memory until the timeout
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31))
+
+
 def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "tui", *args],
@@ -231,6 +239,7 @@ def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
         cwd=ROOT,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
+        preexec_fn=_limit_memory,
     )
 
 
@@ -413,3 +422,37 @@ def test_db_upgrade_at_an_explicit_path_makes_a_private_file(tmp_path: Path) -> 
         os.umask(old)
     assert result.exit_code == 0, result.output
     assert _mode(tmp_path / "x.db") == 0o600
+
+
+# --------------------------------------------------------------------------- fuzz findings
+
+
+def test_calendar_preview_past_year_9999_is_a_usage_error(config: Path) -> None:
+    result = _invoke(["calendar", "preview", "--from", "9999-12-31T23:59", "--config", str(config)])
+    assert "--from" in _one_line_error(result, 2)
+
+
+def test_purchase_at_year_9999_is_refused_so_the_queue_still_lists(
+    sqlite_url: str, config: Path
+) -> None:
+    Store(sqlite_url).dispose()
+    env = {"SHIFTDESK_DB": sqlite_url, "SHIFTDESK_CONFIG": str(config)}
+    add = ["purchase", "add", "--kind", "emergency", "--customer", "a@b.example"]
+    result = _invoke([*add, "--subject", "s", "--at", "9999-12-31T23:59"], env)
+    assert "year" in _one_line_error(result, 65)
+    assert _invoke(["list", "--json"], env).exit_code == 0
+
+
+def test_db_upgrade_of_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not sqlite at all\n" * 100)
+    for args in (["db", "upgrade"], ["db", "current"]):
+        assert "not a" in _one_line_error(_invoke([*args, "--db", str(junk)]), 2)
+
+
+def test_import_into_a_missing_store_is_a_usage_error_not_try_again(tmp_path: Path) -> None:
+    rows = tmp_path / "customers.csv"
+    rows.write_text("email,name\njo@c.example,Jo\n", encoding="utf-8")
+    missing = tmp_path / "missing.db"
+    line = _one_line_error(_invoke(["import", "customers", str(rows), "--db", str(missing)]), 2)
+    assert "does not exist" in line

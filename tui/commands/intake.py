@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tui.cli import EX_DATAERR, EX_TEMPFAIL, common_options, settings
+from tui.cli import EX_DATAERR, EX_TEMPFAIL, EX_USAGE, common_options, settings
 
 if TYPE_CHECKING:
     from models.config import Config
@@ -42,13 +42,16 @@ def _config(code: int) -> Config:
         raise _Exit(code, str(exc)) from exc
 
 
-def _store(code: int = EX_TEMPFAIL) -> Store:
+def _store(code: int = EX_TEMPFAIL, usage_code: int = EX_TEMPFAIL) -> Store:
     """Open the store (Store skips Alembic when the schema is already at head: the gateway
-    runs once per message and must start fast)."""
-    from models.db import StoreError, open_store
+    runs once per message and must start fast). A wrong --db (no such file, not a database) is
+    `usage_code`: 2 for imports, but 75 for the gateway, so the MTA keeps the mail meanwhile."""
+    from models.db import StoreError, StoreUsageError, open_store
 
     try:
         return open_store(settings().db)
+    except StoreUsageError as exc:
+        raise _Exit(usage_code, str(exc)) from exc
     except StoreError as exc:
         raise _Exit(code, str(exc)) from exc
 
@@ -291,7 +294,9 @@ def purchase_add_command(
         try:
             at = parse_when(at_iso) if at_iso else time.time()
         except ValueError:
-            raise _Exit(EX_DATAERR, f"--at {at_iso!r} is not an ISO date-time") from None
+            raise _Exit(
+                EX_DATAERR, f"--at {at_iso!r} is not an ISO date-time in the years 1970-2999"
+            ) from None
         from models.work import MAX_BODY_CHARS
 
         # bounded (a character more than the limit tells it is too long): never /dev/zero
@@ -301,7 +306,7 @@ def purchase_add_command(
             raise _Exit(EX_DATAERR, "--body-file is not UTF-8 text") from None
         if len(text) > MAX_BODY_CHARS:
             raise _Exit(EX_DATAERR, f"--body-file: longer than {MAX_BODY_CHARS:,} characters")
-        store = _store()
+        store = _store(usage_code=EX_USAGE)
         try:
             number = add_purchase(store, kind, customer_email, license_key, subject, text, at)
         except ActionError as exc:
@@ -333,7 +338,7 @@ def purchase_import_command(file: Path) -> None:
     def body() -> int:
         from models.imports import import_purchases
 
-        return _print_report(import_purchases(_store(), file))
+        return _print_report(import_purchases(_store(usage_code=EX_USAGE), file))
 
     _run(body)
 
@@ -355,6 +360,6 @@ def import_group(kind: str, file: Path, dry_run: bool) -> None:
     def body() -> int:
         from models.imports import import_rows
 
-        return _print_report(import_rows(_store(), kind, file, dry_run=dry_run))
+        return _print_report(import_rows(_store(usage_code=EX_USAGE), kind, file, dry_run=dry_run))
 
     _run(body)

@@ -158,7 +158,12 @@ def preview_command(days: int, from_text: str | None) -> None:
             start = parse_instant(from_text, calendar.timezone)
         except ValueError as exc:
             fail(f"--from: {exc}", EX_USAGE)
-    for line in preview_lines(config, calendar, start, days):
+    try:
+        lines = preview_lines(config, calendar, start, days)
+    except (ValueError, OverflowError) as exc:  # e.g. --from 9999-12-31: past year 9999
+        fail(f"--from: {exc}", EX_USAGE)
+        return
+    for line in lines:
         echo_text(line)  # holiday names come from the `holidays` package and the config
 
 
