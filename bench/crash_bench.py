@@ -3,7 +3,7 @@ loop and is killed at random moments; counts the actions it confirmed and any th
 duplicated or half-written (tests/crash_support.py says what is checked). Goal: 0 lost, 0
 duplicated, 0 half-written.
 
-    .venv/bin/python bench/crash_bench.py [--rounds 30] [--db URL] [--seed 1] [--max-kill-after 3]
+    .venv/bin/python bench/crash_bench.py [--rounds 40] [--db URL] [--seed 1] [--max-actions 40]
 
 Without --db it uses a fresh SQLite file; with a PostgreSQL URL (e.g.
 postgresql://postgres@127.0.0.1:5432/postgres) it creates and drops a scratch database there.
@@ -29,10 +29,12 @@ from tests.crash_support import probe
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--db", help="a PostgreSQL server URL (default: SQLite)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--max-kill-after", type=float, default=3.0)
+    parser.add_argument(
+        "--max-actions", type=int, default=40, help="kill after 1..N finished actions"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.toml"
@@ -50,7 +52,7 @@ def main() -> int:
         Store(store_url).dispose()
         started = time.perf_counter()
         try:
-            tally = probe(store_url, config, args.rounds, args.seed, args.max_kill_after)
+            tally = probe(store_url, config, args.rounds, args.seed, args.max_actions)
         finally:
             if admin is not None:
                 with admin.connect() as connection:

@@ -21,6 +21,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -130,9 +131,12 @@ def snapshot(url: str) -> dict[int, tuple[int, int]]:
 
 
 def run_round(
-    url: str, config: Path, tickets: list[int], tag: str, seed: int, kill_after: float
+    url: str, config: Path, tickets: list[int], tag: str, seed: int, after_actions: int
 ) -> list[str]:
-    """Run the worker, kill -9 it after `kill_after` seconds; its output lines."""
+    """Run the worker and kill -9 it once it has finished `after_actions` actions, a random
+    moment into the next one (counting actions, not seconds: a loaded machine starts Python
+    slowly). Returns its output lines."""
+    rng = random.Random(seed)
     process = subprocess.Popen(
         [sys.executable, "-c", WORKER, url, str(config), tag, str(seed), *map(str, tickets)],
         cwd=ROOT,
@@ -141,10 +145,25 @@ def run_round(
         stdin=subprocess.DEVNULL,
         env={k: v for k, v in os.environ.items() if not k.startswith("SHIFTDESK_")},
     )
-    time.sleep(kill_after)
-    process.send_signal(signal.SIGKILL)
-    out, _ = process.communicate(timeout=30)
-    return out.decode("utf-8", "replace").splitlines()
+    assert process.stdout is not None
+    watchdog = threading.Timer(120, process.kill)  # a stuck worker ends the round, not the run
+    watchdog.start()
+    lines: list[str] = []
+    done = 0
+    try:
+        while done < after_actions:
+            raw = process.stdout.readline()
+            if not raw:
+                break
+            lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+            done += lines[-1].startswith("done ")
+        # one CLI action takes ~10-100 ms: land anywhere in the next one (or between two)
+        time.sleep(rng.uniform(0, 0.12))
+        process.send_signal(signal.SIGKILL)
+        rest, _ = process.communicate(timeout=30)
+    finally:
+        watchdog.cancel()
+    return lines + rest.decode("utf-8", "replace").splitlines()
 
 
 def _stored_markers(url: str) -> tuple[Counter[str], list[str]]:
@@ -233,21 +252,21 @@ def check(url: str, before: dict[int, tuple[int, int]], lines: list[str], tally:
             )
 
 
-def probe(url: str, config: Path, rounds: int, seed: int, max_kill_after: float) -> Tally:
-    """`rounds` kill -9 rounds on the store at `url` (migrated, with tickets)."""
+def probe(url: str, config: Path, rounds: int, seed: int, max_actions: int = 40) -> Tally:
+    """`rounds` kill -9 rounds on the store at `url` (migrated): each kills the worker after
+    1 to `max_actions` finished actions, a random moment into the next."""
     rng = random.Random(seed)
     tickets = make_store(url)
     tally = Tally()
     for index in range(rounds):
         before = snapshot(url)
-        # the first ~0.6 s is interpreter start-up and imports: kill there too, but mostly later
         lines = run_round(
             url,
             config,
             tickets,
             f"{seed}.{index}",
             rng.randrange(1 << 30),
-            rng.uniform(0.3, max_kill_after),
+            rng.randint(1, max_actions),
         )
         check(url, before, lines, tally)
     return tally

@@ -368,6 +368,9 @@ def test_no_escape_sequence_from_customer_text_reaches_the_terminal(
         ["--as", HOSTILE, "take", str(number)],
     ):
         outputs.append(_invoke(args, env))
+    mail = f"From: {HOSTILE} <x@y.example>\nSubject: {HOSTILE}\n\n{HOSTILE}\n".encode()
+    outputs.append(_invoke(["mailgate"], env, input=mail))
+    outputs.append(_invoke(["mailgate"], env, input=HOSTILE.encode()))
     seen = "".join(result.stdout + result.stderr for result in outputs)
     assert "Evil" in seen  # the text is shown...
     assert _bad_chars(seen) == []  # ...but no control character reaches the terminal

@@ -36,6 +36,7 @@ def _cli(
 
 @pytest.fixture
 def daemon(tmp_path: Path, sqlite_url: str) -> Iterator[Path]:
+    Store(sqlite_url).dispose()  # an explicit --db must exist (the gateway answers 75 if not)
     sock = tmp_path / "run" / "mailgate.sock"
     proc = subprocess.Popen(
         [
@@ -95,6 +96,7 @@ def test_over_the_size_limit_is_refused_before_sending(daemon: Path) -> None:
 def test_without_a_daemon_the_client_stores_the_message_itself(
     tmp_path: Path, sqlite_url: str
 ) -> None:
+    Store(sqlite_url).dispose()
     result = _cli(
         "mailgate", "--socket", str(tmp_path / "nobody.sock"), "--db", sqlite_url, stdin=MESSAGE
     )

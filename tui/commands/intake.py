@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tui.cli import EX_DATAERR, EX_TEMPFAIL, EX_USAGE, common_options, settings
+from tui.cli import EX_DATAERR, EX_TEMPFAIL, EX_USAGE, common_options, echo_text, settings
 
 if TYPE_CHECKING:
     from models.config import Config
@@ -61,14 +61,14 @@ def _run(body: Any) -> None:
     try:
         code = body()
     except _Exit as exc:
-        click.echo(f"shiftdesk: {exc.line}", err=True)
+        echo_text(f"shiftdesk: {exc.line}", err=True)
         sys.exit(exc.code)
     except click.exceptions.Exit:
         raise
     except Exception as exc:  # last resort for scripting callers: one line, temp failure
         from models.db import one_line
 
-        click.echo(f"shiftdesk: {type(exc).__name__}: {one_line(exc)}", err=True)
+        echo_text(f"shiftdesk: {type(exc).__name__}: {one_line(exc)}", err=True)
         sys.exit(EX_TEMPFAIL)
     sys.exit(code or 0)
 
@@ -114,7 +114,7 @@ def process_maildir(
         outcome: GateOutcome = gate(store, config, raw, limits=limits)
         if outcome.store_down:
             counts["left"] = len(names) - index
-            click.echo(f"shiftdesk: {outcome.line}", err=True)
+            echo_text(f"shiftdesk: {outcome.line}", err=True)
             return counts, True
         if outcome.code == 0:
             kept = outcome.result is not None and outcome.result.outcome != "ignored"
@@ -189,7 +189,7 @@ def mailgate_command(
             answer = send(socket_path, raw)
             if answer is not None:
                 code, line = answer
-                click.echo(line if code == 0 else f"shiftdesk: {line}", err=code != 0)
+                echo_text(line if code == 0 else f"shiftdesk: {line}", err=code != 0)
                 sys.exit(code)
 
     def body() -> int:
@@ -204,7 +204,7 @@ def mailgate_command(
             store = _store()
             outcome = gate(store, config, data, limits=limits)
             store.dispose()
-            click.echo(
+            echo_text(
                 outcome.line if outcome.code == 0 else f"shiftdesk: {outcome.line}",
                 err=outcome.code != 0,
             )
@@ -318,8 +318,7 @@ def purchase_add_command(
 
 
 def _print_report(report: Any) -> int:
-    from tui.cli import echo_text  # imported rows are customer text: no escape sequences
-
+    # imported rows are customer text: echo_text, no escape sequences
     for line in report.changes:
         echo_text(line)
     for row, message in report.errors:
