@@ -357,6 +357,7 @@ def test_no_escape_sequence_from_customer_text_reaches_the_terminal(
         ["list", "--all", "--json"],
         ["show", str(number)],
         ["show", str(number), "--json"],
+        ["--as", f"{HOSTILE}@x.example", "take", str(number)],  # before the close below
         ["note", str(number), "--body", HOSTILE],
         ["reply", str(number), "--body", HOSTILE],
         ["outbox"],

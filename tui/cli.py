@@ -166,6 +166,10 @@ def acting_technician() -> Actor:
         )
     if "@" not in email:
         fail(f"--as {email!r} is not an email address", EX_USAGE)
+    from models.sanitize import safe_line
+
+    if safe_line(email) != email:  # it is echoed, stored and shown in every audit trail
+        fail(f"--as {email!r} contains control characters or spaces", EX_USAGE)
     return Actor(email)
 
 
