@@ -161,12 +161,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     config = AlembicConfig()
     config.set_main_option("script_location", str(locations.migrations_dir()))
+    from alembic.util.exc import CommandError
+
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except OperationalError as exc:
         raise StoreUnavailable(f"store unreachable: {one_line(exc)}") from exc
+    except CommandError as exc:
+        # typically a store migrated by a newer shiftdesk: its revision is unknown here
+        raise StoreError(
+            f"cannot migrate the store to {revision} (schema {SCHEMA_HEAD} here): {one_line(exc)}"
+        ) from exc
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -353,9 +353,22 @@ class Fuzzer:
 
 
 def run_one(
-    args: list[str], env: dict[str, str], stdin: bytes | None, timeout: float = 20.0
+    args: list[str],
+    env: dict[str, str],
+    stdin: bytes | None,
+    home: Path,
+    timeout: float = 20.0,
 ) -> Outcome:
-    base = {"SHIFTDESK_DB": None, "SHIFTDESK_CONFIG": None, "SHIFTDESK_TECHNICIAN": None}
+    """One invocation. The platform data and config directories point into `home`: an
+    invocation without --db uses (and creates) the default store, which must never be the
+    real user's."""
+    base: dict[str, str | None] = {
+        "SHIFTDESK_DB": None,
+        "SHIFTDESK_CONFIG": None,
+        "SHIFTDESK_TECHNICIAN": None,
+        "XDG_DATA_HOME": str(home / "xdg-data"),
+        "XDG_CONFIG_HOME": str(home / "xdg-config"),
+    }
     started = time.perf_counter()
     problem: str | None = None
     try:
@@ -369,7 +382,6 @@ def run_one(
     code = result.exit_code
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         if isinstance(result.exception, MemoryError):
-            result = None  # drop what it read before the next allocation
             return Outcome(args, env, -1, "unbounded read: MemoryError", seconds)
         problem = f"traceback: {type(result.exception).__name__}: {result.exception}"
     elif code == 70:
@@ -413,5 +425,5 @@ def fuzz(folder: Path, seed: int, count: int, pg_url: str | None = None) -> Repo
     with contextlib.chdir(folder), memory_cap():
         for _ in range(count):
             args, env, stdin = fuzzer.invocation()
-            report.outcomes.append(run_one(args, env, stdin))
+            report.outcomes.append(run_one(args, env, stdin, folder))
     return report

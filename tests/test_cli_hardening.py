@@ -460,3 +460,16 @@ def test_import_into_a_missing_store_is_a_usage_error_not_try_again(tmp_path: Pa
     missing = tmp_path / "missing.db"
     line = _one_line_error(_invoke(["import", "customers", str(rows), "--db", str(missing)]), 2)
     assert "does not exist" in line
+
+
+def test_a_store_from_a_newer_shiftdesk_is_one_line(sqlite_url: str, config: Path) -> None:
+    """Found by the fuzzer: a store migrated by a newer version (unknown revision)."""
+    from sqlalchemy import text
+
+    store = Store(sqlite_url)
+    with store.transaction() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    store.dispose()
+    env = {"SHIFTDESK_DB": sqlite_url, "SHIFTDESK_CONFIG": str(config)}
+    for args in (["list"], ["take", "1", "--as", "a@b.example"], ["rsaa", "list"]):
+        assert "9999" in _one_line_error(_invoke(args, env), 1)
