@@ -86,9 +86,17 @@ def test_unusable_message_through_the_daemon_exits_65(daemon: Path) -> None:
     assert result.stderr.decode().count("\n") == 1 and b"Traceback" not in result.stderr
 
 
-def test_over_the_size_limit_is_refused_before_sending(daemon: Path) -> None:
+def test_over_the_size_limit_is_refused_before_sending(daemon: Path, sqlite_url: str) -> None:
+    # --db: the client refuses it itself, on its own store (never the user's default one)
     result = _cli(
-        "mailgate", "--socket", str(daemon), "--max-size", "100", stdin=MESSAGE + b"x" * 200
+        "mailgate",
+        "--socket",
+        str(daemon),
+        "--max-size",
+        "100",
+        "--db",
+        sqlite_url,
+        stdin=MESSAGE + b"x" * 200,
     )
     assert result.returncode == 65
 
