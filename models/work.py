@@ -19,6 +19,7 @@ from models.actions import (
     NotFound,
     action,
     audit,
+    clock_text,
     insert_message,
     mark_changed,
     normalize_email,
@@ -167,9 +168,12 @@ def _send_reply(
     config: Config,
     *,
     audit_action: str = "reply",
+    answers: bool = True,
     **audit_detail: Any,
 ) -> ReplyResult:
-    """Outbound message + outbox entry + first response + audit, in the caller's transaction."""
+    """Outbound message + outbox entry + audit, in the caller's transaction. A reply that
+    `answers` the customer is the first response (if none yet) and stops the ticket waiting; a
+    notice that does not (a declined call's standard text) leaves the clock and queue alone."""
     number = ticket.number
     assert number is not None
     me = technician_for(session, actor)
@@ -205,9 +209,10 @@ def _send_reply(
         references=references,
         rfc_message_id=rfc_message_id,
     )
-    first = _record_first_response(ticket, at, config)
-    ticket.status = TicketStatus.ANSWERED
-    ticket.waiting_since = None
+    first = answers and _record_first_response(ticket, at, config)
+    if answers:
+        ticket.status = TicketStatus.ANSWERED
+        ticket.waiting_since = None
     _delete_draft(session, number, me.id)
     audit(
         session,
@@ -220,6 +225,7 @@ def _send_reply(
         to=to_address,
         first_response=first,
         first_response_met=ticket.first_response_met if first else None,
+        answers=None if answers else False,
         **audit_detail,
     )
     return ReplyResult(
@@ -243,8 +249,15 @@ def reply(
     expected_version: int | None = None,
     at: float | None = None,
     config: Config | None = None,
+    follow_up: bool = False,
 ) -> ReplyResult:
     """Email the customer: message, outbox entry, first response, status answered, draft gone.
+
+    A reply answers a customer who is waiting. When the ticket is already answered (a colleague's
+    reply, or one of ten racing `reply` commands, got there first) it is refused with
+    `AlreadyAnswered` unless the technician says it is a `follow_up` to that answer: so a first
+    response is recorded, and mailed, once. The check runs after the version bump, which
+    serializes racing replies on the ticket row (SQLite's write lock, PostgreSQL's row lock).
 
     `config` supplies the SLA calendar/targets (first response verdict) and the Message-ID
     domain (the SMTP from address); defaults to `Config()`.
@@ -254,8 +267,35 @@ def reply(
     _check_body(body, "reply")
     with ticket_action(store, number, expected_version, at) as (session, ticket):
         _check_open(ticket, "reply")
-        result = _send_reply(session, ticket, actor, body, at, config)
+        if ticket.status == TicketStatus.ANSWERED and not follow_up:
+            raise AlreadyAnswered(
+                f"#{number} is already answered ({_last_answer(session, number)}): "
+                "send yours only as a follow-up",
+                number,
+            )
+        result = _send_reply(session, ticket, actor, body, at, config, follow_up=follow_up or None)
         return result
+
+
+class AlreadyAnswered(ActionError):
+    """A reply to a ticket that is no longer waiting, not marked as a follow-up."""
+
+    def __init__(self, message: str, ticket_number: int) -> None:
+        super().__init__(message)
+        self.ticket_number = ticket_number
+
+
+def _last_answer(session: Session, number: int) -> str:
+    """ "bob@example.com replied at 10:31:02 MST" (the latest outbound message), for refusals."""
+    last = session.execute(
+        select(Message)
+        .where(col(Message.ticket_number) == number, col(Message.direction) == MessageDirection.OUT)
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if last is None:
+        return "by a call or before a reopen"
+    return f"{last.author} replied at {clock_text(last.created_at)}"
 
 
 def note(

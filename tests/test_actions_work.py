@@ -121,7 +121,13 @@ def test_reply_commits_message_outbox_first_response_and_audit(store: Store) -> 
 def test_second_reply_is_not_a_first_response(store: Store) -> None:
     number = _ticket(store)
     work.reply(store, number, ALICE, "one", at=TUESDAY_9 + 60, config=CONFIG)
-    second = work.reply(store, number, BOB, "two", at=TUESDAY_9 + 120, config=CONFIG)
+    with pytest.raises(
+        work.AlreadyAnswered, match=r"already answered \(alice@example\.com replied"
+    ):
+        work.reply(store, number, BOB, "two", at=TUESDAY_9 + 120, config=CONFIG)
+    second = work.reply(
+        store, number, BOB, "two", at=TUESDAY_9 + 120, config=CONFIG, follow_up=True
+    )
     assert not second.first_response
     assert _ticket_row(store, number).first_response_at == TUESDAY_9 + 60
 
@@ -371,9 +377,11 @@ def test_decline_phone_with_reply_is_one_transaction(store: Store) -> None:
         at=TUESDAY_9 + 60,
         config=CONFIG,
     )
-    assert result.reply is not None and result.reply.first_response
+    # the standard "we continue by email" notice answers nothing: the customer still waits
+    assert result.reply is not None and not result.reply.first_response
     ticket = _ticket_row(store, number)
-    assert not ticket.phone_requested and ticket.status == TicketStatus.ANSWERED
+    assert not ticket.phone_requested and ticket.status == TicketStatus.OPEN
+    assert ticket.first_response_at is None and ticket.waiting_since == ticket.received_at
     assert ticket.version == 2  # one transaction, one bump
     with store.session() as s:
         entry = s.execute(select(OutboxEntry)).scalar_one()
@@ -381,6 +389,24 @@ def test_decline_phone_with_reply_is_one_transaction(store: Store) -> None:
     assert "by email" in entry.body and "standard plan" not in entry.body
     assert decision.decision == "declined" and decision.note == "standard plan: email only"
     assert _actions(store, number)[-2:] == ["phone_decline", "reply"]
+
+
+def test_decline_phone_reply_answers_only_when_the_technician_says_so(store: Store) -> None:
+    number = _ticket(store)
+    result = calls.decline_phone(
+        store,
+        number,
+        ALICE,
+        reason="standard plan: email only",
+        send_reply=True,
+        reply_body="No call, sorry, but here is the fix: upgrade to 9.4.3.",
+        reply_answers=True,
+        at=TUESDAY_9 + 60,
+        config=CONFIG,
+    )
+    assert result.reply is not None and result.reply.first_response
+    ticket = _ticket_row(store, number)
+    assert ticket.status == TicketStatus.ANSWERED and ticket.waiting_since is None
 
 
 def test_decline_phone_without_reply_and_validation(store: Store) -> None:
