@@ -7,7 +7,6 @@ markup. Loading runs in a thread worker; the pane shows the last loaded state me
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -300,6 +299,19 @@ class DetailPane(Vertical):
                     f"\n  call by {call.technician} {when(call.called_at, zone)}, "
                     f"{call.duration_seconds // 60} min · {safe_line(call.notes)}"
                 )
+        if detail.appointments:
+            extra.append("\nSessions  ", style="bold")
+            for index, appointment in enumerate(detail.appointments):
+                upcoming = appointment.starts_at + appointment.duration_minutes * 60 >= now
+                extra.append(
+                    ("" if index == 0 else "\n          ") + safe_line(appointment.local_text()),
+                    style="" if upcoming else "dim",
+                )
+                extra.append(
+                    f" · by {safe_line(appointment.technician)}"
+                    + (f" · {safe_line(appointment.note)}" if appointment.note else ""),
+                    style="dim",
+                )
         active = detail.active_rsaa
         if active is not None:
             from models.rsaa import span_text
@@ -359,12 +371,9 @@ class DetailPane(Vertical):
 
         parts.append(Text("\n── History " + "─" * 29, style="dim"))
         for event in detail.audit[-30:]:
-            line = Text(f"{when(event.created_at, zone)}  {event.summary}", style="dim")
-            if event.detail:
-                shown = {k: v for k, v in event.detail.items() if v not in (None, "", False)}
-                if shown:
-                    line.append(f"  {safe_line(json.dumps(shown, ensure_ascii=False))[:80]}")
-            line.append(f"  [{safe_line(event.process)}]")
+            line = Text(f"{when(event.created_at, zone)}  ", style="dim")
+            line.append(safe_line(event.sentence(ctx.zone)))
+            line.append(f"  [{safe_line(event.process)}]", style="dim")
             parts.append(line)
         return Group(*parts)
 
