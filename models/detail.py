@@ -454,8 +454,12 @@ def describe_event(actor: str, action: str, detail: dict[str, Any], zone: str | 
             text += ": the first response" + (
                 ", in time" if met else ", late" if met is False else ""
             )
+        if d.get("secret_confirmed"):
+            text += " (sent despite the credential warning)"
         return text + "."
     if action == "note":
+        if d.get("secret_confirmed"):
+            return f"{actor} added an internal note (saved despite the credential warning)."
         return f"{actor} added an internal note."
     if action == "close":
         reason = d.get("reason")

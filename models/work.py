@@ -29,6 +29,7 @@ from models.actions import (
 )
 from models.calendar import BusinessCalendar
 from models.config import Config
+from models.credentials import find_credential
 from models.db import Store
 from models.outbox import enqueue, make_message_id
 from models.sla import ClockKind, SlaPolicy
@@ -118,6 +119,27 @@ def _check_body(body: str, what: str) -> str:
             f"the {what} is too long ({len(body):,} characters, at most {MAX_BODY_CHARS:,})"
         )
     return body
+
+
+class LooksLikeSecret(ActionError):
+    """The text seems to carry a credential (`models.credentials`): saved only when the
+    technician confirms (`allow_secret`)."""
+
+    def __init__(self, what: str, found: str) -> None:
+        super().__init__(
+            f"the {what} seems to contain {found}: shiftdesk never stores credentials, share "
+            "them with the customer another way"
+        )
+        self.what = what
+        self.found = found
+
+
+def _check_secret(body: str, what: str, allow_secret: bool) -> None:
+    if allow_secret:
+        return
+    found = find_credential(body)
+    if found is not None:
+        raise LooksLikeSecret(what, found)
 
 
 def _check_open(ticket: Ticket, doing: str) -> None:
@@ -250,6 +272,7 @@ def reply(
     at: float | None = None,
     config: Config | None = None,
     follow_up: bool = False,
+    allow_secret: bool = False,
 ) -> ReplyResult:
     """Email the customer: message, outbox entry, first response, status answered, draft gone.
 
@@ -260,11 +283,13 @@ def reply(
     serializes racing replies on the ticket row (SQLite's write lock, PostgreSQL's row lock).
 
     `config` supplies the SLA calendar/targets (first response verdict) and the Message-ID
-    domain (the SMTP from address); defaults to `Config()`.
+    domain (the SMTP from address); defaults to `Config()`. A body that seems to carry a
+    credential is refused (`LooksLikeSecret`) unless `allow_secret`.
     """
     at = now() if at is None else at
     config = config or Config()
     _check_body(body, "reply")
+    _check_secret(body, "reply", allow_secret)
     with ticket_action(store, number, expected_version, at) as (session, ticket):
         _check_open(ticket, "reply")
         if ticket.status == TicketStatus.ANSWERED and not follow_up:
@@ -273,7 +298,16 @@ def reply(
                 "send yours only as a follow-up",
                 number,
             )
-        result = _send_reply(session, ticket, actor, body, at, config, follow_up=follow_up or None)
+        result = _send_reply(
+            session,
+            ticket,
+            actor,
+            body,
+            at,
+            config,
+            follow_up=follow_up or None,
+            secret_confirmed=(allow_secret and find_credential(body) is not None) or None,
+        )
         return result
 
 
@@ -307,13 +341,16 @@ def note(
     expected_version: int | None = None,
     at: float | None = None,
     clear_draft: bool = False,
+    allow_secret: bool = False,
 ) -> Ticket:
     """An internal note (never mailed). Works on closed tickets too: history may need a word.
 
-    `clear_draft` deletes the author's draft, for an editor that composed the note in it.
+    `clear_draft` deletes the author's draft, for an editor that composed the note in it. A
+    note that seems to carry a credential is refused (`LooksLikeSecret`) unless `allow_secret`.
     """
     at = now() if at is None else at
     _check_body(body, "note")
+    _check_secret(body, "note", allow_secret)
     with ticket_action(store, number, expected_version, at) as (session, ticket):
         me = technician_for(session, actor)
         message_id = insert_message(
@@ -328,7 +365,10 @@ def note(
         )
         if clear_draft:
             _delete_draft(session, number, me.id)
-        audit(session, number, actor, "note", at, message=message_id)
+        secret = allow_secret and find_credential(body) is not None
+        audit(
+            session, number, actor, "note", at, message=message_id, secret_confirmed=secret or None
+        )
         return ticket
 
 
