@@ -95,6 +95,12 @@ class DetailPane(Vertical):
         self._loading_editor = False
         self._pending_edit: str | None = None  # `r`/`n` pressed before the ticket loaded
         self._head_plain = ""
+        # the ticket as the technician saw it when starting to write: a reply is checked
+        # against this version, not the one the pane has refreshed to since
+        self._base_version: int | None = None
+        self._base_answered = False  # already answered then: the reply is a follow-up
+        self._changed_while_writing: str | None = None
+        self._editor_title = ""
 
     @property
     def sd(self) -> ShiftdeskApp:
@@ -162,6 +168,7 @@ class DetailPane(Vertical):
         self.detail = detail
         self.notices = message.notices
         self.render_detail()
+        self._check_base(detail)
         if message.draft and not self.editor.text and self.mode == "reply":
             self._set_editor_text(message.draft)
         if self._pending_edit is not None:
@@ -394,17 +401,57 @@ class DetailPane(Vertical):
         elif mode == "reply":
             assert self.detail is not None
             title = f"Reply to {safe_line(self.detail.requester_email)}"
+            if self.detail.status == "answered":
+                title += " (a follow-up: already answered)"
         else:
             title = "Internal note"
-        self.query_one("#editor-title", Label).update(
-            Text(f"{title} · ctrl+s sends · esc leaves (draft kept)")
-        )
+        if loaded:
+            assert self.detail is not None
+            self._set_base(self.detail)
+        self._editor_title = f"{title} · ctrl+s sends · esc leaves (draft kept)"
+        self._show_editor_title()
         self.add_class("-editing")
         # focus now, not via call_later (Widget.focus): keys already queued behind the "r"
         # must reach the editor, not the queue
         self.screen.set_focus(self.editor)
         if loaded and mode == "reply" and not self.editor.text:
             self.reload()  # picks up a stored draft
+
+    def _set_base(self, detail: TicketDetail) -> None:
+        self._base_version = detail.version
+        self._base_answered = detail.status == "answered"
+        self._changed_while_writing = None
+
+    def _check_base(self, detail: TicketDetail) -> None:
+        """A reload while the technician writes: say so at once if the ticket moved on."""
+        if (
+            not self.has_class("-editing")
+            or self._base_version is None
+            or detail.version == self._base_version
+        ):
+            return
+        events = [e for e in detail.audit if e.created_at >= 0]
+        what = events[-1].sentence(self.sd.ctx.zone).rstrip(".") if events else "it changed"
+        if what == self._changed_while_writing:
+            return
+        self._changed_while_writing = what
+        self._show_editor_title()
+        self.notify(
+            f"#{detail.number} changed while you were writing: {safe_line(what)}. "
+            "ctrl+s asks before sending.",
+            title="The ticket moved on",
+            severity="warning",
+            timeout=10,
+            markup=False,
+        )
+
+    def _show_editor_title(self) -> None:
+        title = Text(self._editor_title)
+        if self._changed_while_writing:
+            title = Text("⚠ changed since you started: ", style="bold yellow")
+            title.append(safe_line(self._changed_while_writing), style="yellow")
+            title.append(" · ctrl+s asks first · esc leaves")
+        self.query_one("#editor-title", Label).update(title)
 
     def stop_editing(self, keep_visible: bool = True) -> None:
         if not keep_visible:
@@ -459,10 +506,90 @@ class DetailPane(Vertical):
             return
         if self._draft_timer is not None:
             self._draft_timer.stop()
-        self.submit(self.detail.number, self.detail.version, self.mode, text)
+        if self._base_version is None:
+            self._set_base(self.detail)
+        self._confirm_and_submit(self.detail, self.mode, text)
+
+    def _confirm_and_submit(self, detail: TicketDetail, mode: str, text: str) -> None:
+        """Ask before saving a text that seems to carry a credential, then before sending on a
+        ticket that moved on since the technician started writing; then submit."""
+        from models.credentials import find_credential
+        from tui.screens.prompts import Confirm
+
+        what = "reply" if mode == "reply" else "note"
+        found = find_credential(text)
+        moved = self._base_version is not None and detail.version != self._base_version
+
+        def after_secret(allow: bool | None) -> None:
+            if not allow:
+                self.notify(f"Not saved: the {what} is still in the editor", timeout=4)
+                return
+            if not moved:
+                self.submit(
+                    detail.number,
+                    self._base_version or detail.version,
+                    mode,
+                    text,
+                    follow_up=self._base_answered,
+                    allow_secret=found is not None,
+                )
+                return
+            change = self._changed_while_writing or "it changed"
+            follow = mode == "reply" and detail.status == "answered"
+
+            def send_anyway(yes: bool | None) -> None:
+                if not yes:
+                    self.notify(f"Not sent: the {what} is still in the editor", timeout=4)
+                    return
+                self.submit(
+                    detail.number,
+                    detail.version,  # the version the technician has now been shown
+                    mode,
+                    text,
+                    follow_up=follow,
+                    allow_secret=found is not None,
+                )
+
+            self.app.push_screen(
+                Confirm(
+                    f"#{detail.number} changed since you started writing: {change}.\n"
+                    + (
+                        "It is answered now: send yours as a follow-up?"
+                        if follow
+                        else f"Send your {what} anyway?"
+                    ),
+                    yes="Send anyway" if mode == "reply" else "Save anyway",
+                    default=False,
+                ),
+                send_anyway,
+            )
+
+        if found is None:
+            after_secret(True)
+            return
+        self.app.push_screen(
+            Confirm(
+                f"This {what} seems to contain {found}. shiftdesk never stores credentials: "
+                "share them with the customer another way.\n"
+                + ("Send it anyway?" if mode == "reply" else "Save it anyway?"),
+                yes="Send anyway" if mode == "reply" else "Save anyway",
+                no="Edit",
+                default=False,
+            ),
+            after_secret,
+        )
 
     @work(thread=True, group="send", exit_on_error=False)
-    def submit(self, number: int, version: int, mode: str, text: str) -> None:
+    def submit(
+        self,
+        number: int,
+        version: int,
+        mode: str,
+        text: str,
+        *,
+        follow_up: bool = False,
+        allow_secret: bool = False,
+    ) -> None:
         from models import work
 
         ctx = self.sd.ctx
@@ -476,6 +603,8 @@ class DetailPane(Vertical):
                     expected_version=version,
                     config=ctx.config,
                     at=ctx.clock(),
+                    follow_up=follow_up,
+                    allow_secret=allow_secret,
                 )
                 outcome = f"Reply to #{number} queued for {result.to_address}"
                 if result.first_response:
@@ -484,7 +613,13 @@ class DetailPane(Vertical):
                     )
             else:
                 work.note(
-                    ctx.store, number, ctx.actor, text, expected_version=version, at=ctx.clock()
+                    ctx.store,
+                    number,
+                    ctx.actor,
+                    text,
+                    expected_version=version,
+                    at=ctx.clock(),
+                    allow_secret=allow_secret,
                 )
                 outcome = f"Note added to #{number}"
         except Conflict as exc:
@@ -508,6 +643,7 @@ class DetailPane(Vertical):
         self.app.call_from_thread(self._sent, outcome)
 
     def _sent(self, outcome: str) -> None:
+        self._base_version, self._changed_while_writing = None, None
         self._set_editor_text("")
         self.remove_class("-editing")
         self.notify(outcome, timeout=5)
