@@ -529,6 +529,14 @@ def describe_event(actor: str, action: str, detail: dict[str, Any], zone: str | 
             when = f"{d.get('starts_local', '?')} {zone_name or ''}".strip()
         minutes = d.get("minutes")
         return f"{actor} scheduled a session for {when}" + (f", {minutes} min." if minutes else ".")
+    if action == "automatic_message":
+        reason = d.get("reason")
+        return f"{actor} sent an automatic message" + (
+            f" ({reason}); the ticket's status is unchanged." if reason else "."
+        )
+    if action == "autoreply_skipped":
+        reason = d.get("reason")
+        return "No auto-reply was sent" + (f": {reason}." if reason else ".")
     if action == "create":
         return f"{actor} created it" + (f" ({d['kind']})" if d.get("kind") else "") + "."
     reason = d.get("reason")

@@ -678,6 +678,34 @@ def test_history_lines_are_sentences(store: Store) -> None:
     assert not any("{" in s for s in sentences)
 
 
+@pytest.mark.parametrize(
+    ("action", "detail", "sentence"),
+    [
+        ("take", {"previous_assignee": 5}, "a@x took it over from another technician."),
+        ("release", {"previous_assignee": "b@x"}, "a@x released it from b@x."),
+        ("phone_decline", {"reason": "email only", "reply": True, "reply_answers": False},
+         "a@x declined a phone call (email only); the customer was told by email."),
+        ("phone_call", {"duration": 600, "first_response": True, "first_response_met": True},
+         "a@x logged a call of 10 min: the first response, in time."),
+        ("rsaa_revoke", {"reason": "ticket_closed"},
+         "a@x revoked the remote access agreement: the ticket was closed."),
+        ("customer_message", {"previous_status": "closed", "phone_requested": True},
+         "a@x wrote again, which reopened it (asks for a call)."),
+        ("schedule", {"starts_at": TUESDAY_9, "timezone": "Asia/Kolkata", "minutes": 60},
+         "a@x scheduled a session for Tue 2026-03-10 21:30 IST, 60 min."),
+        ("autoreply_skipped", {"reason": "an auto-reply went out today"},
+         "No auto-reply was sent: an auto-reply went out today."),
+        ("something_new", {"reason": "why"}, "a@x something new it: why."),
+    ],
+)  # fmt: skip
+def test_each_kind_of_event_reads_as_a_sentence(
+    action: str, detail: dict[str, object], sentence: str
+) -> None:
+    from models.detail import describe_event
+
+    assert describe_event("a@x", action, detail, "America/Phoenix") == sentence
+
+
 def test_close_returns_the_rsaa_reminder(store: Store) -> None:
     number = _ticket(store)
     assert actions.close_ticket(store, number, ALICE, at=TUESDAY_9 + 5).revoke_reminder is None

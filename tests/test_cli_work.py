@@ -139,7 +139,7 @@ def test_show_lists_appointments_and_history_sentences(sqlite_url: str) -> None:
 
 # --------------------------------------------------------------------------- racing processes
 
-RACERS = 4
+RACERS = 3
 
 
 def _racer(db_url: str, email: str, number: int, barrier: Barrier, results: Any) -> None:
