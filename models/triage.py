@@ -59,15 +59,21 @@ def local_to_epoch(starts_local_iso: str, timezone: str) -> float:
         raise ActionError(str(exc)) from None
 
 
+_NOT_SCHEDULED = (
+    "#{number} is a {kind} ticket: only installation and training tickets are scheduled"
+)
 PAST_GRACE_SECONDS = 60  # "now" typed a moment ago is not the past
 
 
 def customer_zone(store: Store, number: int) -> str | None:
-    """The IANA zone of the ticket's customer (None when unknown): the zone `s` schedules in."""
+    """The IANA zone of the ticket's customer (None when unknown): the zone `s` schedules in.
+    ActionError for a ticket that is not scheduled (only installation and training are)."""
     with store.session() as session:
         ticket = session.get(Ticket, number)
         if ticket is None:
             raise NotFound(f"there is no ticket #{number}")
+        if ticket.kind not in (TicketKind.INSTALLATION, TicketKind.TRAINING):
+            raise ActionError(_NOT_SCHEDULED.format(number=number, kind=ticket.kind))
         customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
         return customer.timezone if customer is not None and customer.timezone else None
 
@@ -96,10 +102,7 @@ def schedule_appointment(
     given = check_zone(customer_timezone) if customer_timezone else None
     with ticket_action(store, number, expected_version, at) as (session, ticket):
         if ticket.kind not in (TicketKind.INSTALLATION, TicketKind.TRAINING):
-            raise ActionError(
-                f"#{number} is a {ticket.kind} ticket: only installation and "
-                "training tickets are scheduled"
-            )
+            raise ActionError(_NOT_SCHEDULED.format(number=number, kind=ticket.kind))
         customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
         stored = customer.timezone if customer is not None and customer.timezone else None
         if stored and given and given != stored:

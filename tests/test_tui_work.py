@@ -235,6 +235,24 @@ async def test_schedule_is_in_the_customers_zone_with_the_pane_closed(
         assert '{"' not in body  # history lines are sentences, not JSON
 
 
+async def test_schedule_on_a_standard_ticket_says_why_not(sqlite_store: Store) -> None:
+    from tui.screens.prompts import ScheduleModal
+
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        number = first_unassigned_standard(view)
+        modal = await open_modal(pilot, number, "s", ScheduleModal)
+        error = modal.query_one("#error", Static)
+        await until(pilot, lambda: "only installation and training" in str(error.render()))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert (
+            isinstance(app.screen, ScheduleModal)
+            and not ticket_detail(sqlite_store, number).appointments
+        )
+
+
 async def test_a_reply_with_a_credential_asks_first(sqlite_store: Store) -> None:
     from tui.screens.prompts import Confirm
 

@@ -142,7 +142,7 @@ class ScheduleModal(ModalScreen[str | None]):
             self,
             lambda: customer_zone(self.ctx.store, self.number),
             self._loaded,
-            self._failed,
+            self._load_failed,
             group="schedule-load",
         )
 
@@ -158,6 +158,11 @@ class ScheduleModal(ModalScreen[str | None]):
             self.add_class("-ask-zone")
             self.query_one("#zone", Input).focus()
         self._check()
+
+    def _load_failed(self, exc: Exception) -> None:
+        """Not schedulable (a standard ticket) or not loadable: say why; OK does nothing."""
+        self.query_one(Label).update(Text(f"Schedule #{self.number}", "bold"))
+        self._failed(exc)
 
     def _failed(self, exc: Exception) -> None:
         self.query_one("#error", Static).update(Text(one_line(exc)))
@@ -209,6 +214,8 @@ class ScheduleModal(ModalScreen[str | None]):
     def submit(self) -> None:
         from models.triage import schedule_appointment
 
+        if not self.loaded:  # still loading, or not schedulable (the reason is shown)
+            return
         if self._check() is None:
             if not self.query_one("#when", Input).value.strip():
                 self.query_one("#error", Static).update(Text("Give the session's local time."))

@@ -430,8 +430,8 @@ class DetailPane(Vertical):
             or detail.version == self._base_version
         ):
             return
-        events = [e for e in detail.audit if e.created_at >= 0]
-        what = events[-1].sentence(self.sd.ctx.zone).rstrip(".") if events else "it changed"
+        last = detail.audit[-1] if detail.audit else None
+        what = last.sentence(self.sd.ctx.zone).rstrip(".") if last else "it changed"
         if what == self._changed_while_writing:
             return
         self._changed_while_writing = what
