@@ -247,6 +247,7 @@ async def test_schedule_on_a_standard_ticket_says_why_not(sqlite_store: Store) -
         await until(pilot, lambda: "only installation and training" in str(error.render()))
         await pilot.press("enter")
         await pilot.pause()
+        assert "only installation and training" in str(error.render())  # still says why
         assert (
             isinstance(app.screen, ScheduleModal)
             and not ticket_detail(sqlite_store, number).appointments
