@@ -376,11 +376,14 @@ def save_draft(store: Store, number: int, actor: Actor, body: str, at: float | N
     """Keep the technician's unsent reply (one per ticket and technician).
 
     Not a ticket change: no version bump, no audit event, no change-log row, so saving as you
-    type never collides with anyone. An empty (or blank) body deletes the draft.
+    type never collides with anyone. An empty (or blank) body deletes the draft. A body that
+    seems to carry a credential is never stored, not even as a draft (`LooksLikeSecret`): the
+    technician decides only when sending.
     """
     at = now() if at is None else at
     if len(body) > MAX_BODY_CHARS:
         raise ActionError(f"the draft is too long ({len(body):,} characters)")
+    _check_secret(body, "draft", allow_secret=False)
     with action(store) as session:
         if session.get(Ticket, number) is None:
             raise NotFound(f"there is no ticket #{number}")

@@ -260,6 +260,14 @@ def test_drafts_are_per_technician_and_not_a_version_bump(store: Store) -> None:
     assert work.load_draft(store, number, BOB) == "Bob's words"  # only the author's goes
 
 
+def test_a_draft_with_a_credential_is_never_stored(store: Store) -> None:
+    number = _ticket(store)
+    work.save_draft(store, number, ALICE, "Try the admin account")
+    with pytest.raises(work.LooksLikeSecret, match="the draft seems to contain a password"):
+        work.save_draft(store, number, ALICE, "Try the admin account, password: Hunter2")
+    assert work.load_draft(store, number, ALICE) == "Try the admin account"
+
+
 def test_release_unassigns(store: Store) -> None:
     number = _ticket(store)
     with pytest.raises(ActionError, match="not assigned"):

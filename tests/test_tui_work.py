@@ -283,6 +283,23 @@ async def test_a_reply_with_a_credential_asks_first(sqlite_store: Store) -> None
         assert sentence.endswith("(saved despite the credential warning).")
 
 
+async def test_a_draft_with_a_credential_is_not_saved(sqlite_store: Store) -> None:
+    from models.work import load_draft
+    from tests.tui_support import ME
+
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        number = first_unassigned_standard(view)
+        await pilot.press("r")
+        editor = app.screen.query_one(ReplyEditor)
+        await until(pilot, lambda: editor.has_focus)
+        editor.insert("Log in with root / toor123 and restart.")
+        await until(pilot, lambda: any("Draft not saved" in n.title for n in app._notifications))
+        await settle(pilot)
+        assert load_draft(sqlite_store, number, ME) is None
+
+
 async def test_closing_with_an_active_rsaa_shows_the_reminder(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -101,6 +101,7 @@ class DetailPane(Vertical):
         self._base_answered = False  # already answered then: the reply is a follow-up
         self._changed_while_writing: str | None = None
         self._editor_title = ""
+        self._draft_withheld: str | None = None  # what kept the last draft from being saved
 
     @property
     def sd(self) -> ShiftdeskApp:
@@ -473,7 +474,24 @@ class DetailPane(Vertical):
 
     def save_draft_now(self) -> None:
         if self.number is not None and self.mode == "reply":
-            self.save_draft(self.number, self.editor.text)
+            from models.credentials import find_credential
+
+            text = self.editor.text
+            found = find_credential(text)
+            if found is not None:  # never stored, not even as a draft: say so once
+                if self._draft_withheld != found:
+                    self._draft_withheld = found
+                    self.notify(
+                        f"The draft seems to contain {found}: it is not saved while it does "
+                        "(shiftdesk never stores credentials).",
+                        title="Draft not saved",
+                        severity="warning",
+                        timeout=8,
+                        markup=False,
+                    )
+                return
+            self._draft_withheld = None
+            self.save_draft(self.number, text)
 
     @work(thread=True, group="draft", exit_on_error=False)
     def save_draft(self, number: int, text: str) -> None:
