@@ -87,6 +87,15 @@ class NotFound(ActionError):
     pass
 
 
+class AssignedElsewhere(ActionError):
+    """`take` without `take_over` on a ticket a colleague holds."""
+
+    def __init__(self, message: str, ticket_number: int, assignee: str) -> None:
+        super().__init__(message)
+        self.ticket_number = ticket_number
+        self.assignee = assignee
+
+
 @dataclass(frozen=True)
 class Actor:
     email: str
@@ -178,8 +187,13 @@ def describe_last_change(session: Session, ticket_number: int) -> str:
     ).scalar_one_or_none()
     if event is None:
         return "it changed"
-    when = dt.datetime.fromtimestamp(event.created_at, _display_zone).strftime("%H:%M:%S %Z")
-    return f"{event.actor} {_PAST.get(event.action, event.action)} it at {when.strip()}"
+    did = _PAST.get(event.action, event.action)
+    return f"{event.actor} {did} it at {clock_text(event.created_at)}"
+
+
+def clock_text(at: float) -> str:
+    """ "10:31:02 MST": a time of day in action messages, in the display zone."""
+    return dt.datetime.fromtimestamp(at, _display_zone).strftime("%H:%M:%S %Z").strip()
 
 
 _PAST = {
@@ -413,7 +427,11 @@ def take(
     *,
     expected_version: int | None = None,
     at: float | None = None,
+    take_over: bool = False,
 ) -> Ticket:
+    """Become the ticket's assignee. A ticket assigned to a colleague is taken from them only
+    with `take_over` (the TUI asks first; the CLI needs --take-over): without it a racing or
+    unknowing take is refused with `AssignedElsewhere`, naming whose it is."""
     at = now() if at is None else at
     with ticket_action(store, number, expected_version, at) as (session, ticket):
         if ticket.status == TicketStatus.CLOSED:
@@ -421,10 +439,31 @@ def take(
         me = technician_for(session, actor)
         if ticket.assignee_id == me.id:
             raise ActionError(f"#{number} is already yours")
-        previous = ticket.assignee_id
+        previous = session.get(Technician, ticket.assignee_id) if ticket.assignee_id else None
+        if previous is not None and not take_over:
+            raise AssignedElsewhere(
+                f"#{number} is assigned to {previous.email}: take it over only if you mean to",
+                number,
+                previous.email,
+            )
         ticket.assignee_id = me.id
-        audit(session, number, actor, "take", at, previous_assignee=previous)
+        audit(
+            session,
+            number,
+            actor,
+            "take",
+            at,
+            previous_assignee=previous.email if previous is not None else None,
+        )
         return ticket
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A closed ticket, and what closing it leaves the technician to undo by hand."""
+
+    ticket: Ticket
+    revoke_reminder: str | None  # the revoked RSAA's "remove the account and firewall rule"
 
 
 def close(
@@ -436,17 +475,36 @@ def close(
     at: float | None = None,
     reason: str | None = None,
 ) -> Ticket:
-    """Close; revokes the ticket's active RSAA in the same transaction."""
+    """Close; revokes the ticket's active RSAA in the same transaction (`close_ticket` also says
+    what the technician must remove on the customer's side)."""
+    return close_ticket(
+        store, number, actor, expected_version=expected_version, at=at, reason=reason
+    ).ticket
+
+
+def close_ticket(
+    store: Store,
+    number: int,
+    actor: Actor,
+    *,
+    expected_version: int | None = None,
+    at: float | None = None,
+    reason: str | None = None,
+) -> Closed:
+    """Close; an active RSAA is revoked in the same transaction, and its reminder (the
+    temporary account and the firewall rule to remove) returned, as a manual revoke shows it."""
+    from models.rsaa import revoke_reminder  # models.rsaa builds on this module
+
     at = now() if at is None else at
     with ticket_action(store, number, expected_version, at) as (session, ticket):
         if ticket.status == TicketStatus.CLOSED:
             raise ActionError(f"#{number} is already closed")
-        revoke_active_rsaa(session, number, actor, "ticket_closed", at)
+        revoked = revoke_active_rsaa(session, number, actor, "ticket_closed", at)
         ticket.status = TicketStatus.CLOSED
         ticket.closed_at = at
         ticket.waiting_since = None
         audit(session, number, actor, "close", at, reason=reason)
-        return ticket
+        return Closed(ticket, revoke_reminder(revoked) if revoked is not None else None)
 
 
 def reopen(

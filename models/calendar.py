@@ -31,6 +31,7 @@ from models.config import (
     parse_interval,
     parse_iso_date,
 )
+from models.zones import holiday_country as resolve_holiday_country
 
 DAY = 86400.0
 MAX_WINDOW_YEARS = 40  # the span table never covers more local years than this
@@ -72,6 +73,8 @@ class BusinessCalendar:
         }
         self._config_holidays: set[dt.date] = set(holidays)
         self._country = holiday_country
+        # where the country came from, for `calendar preview` (from_config says more)
+        self.holiday_source = "given" if holiday_country else "none"
         self._subdivision = holiday_subdivision
         self._holiday_years: dict[int, dict[dt.date, str]] = {}
         # the span table; empty window until the first query
@@ -118,14 +121,16 @@ class BusinessCalendar:
                 holidays.append(parse_iso_date(text))
             except ValueError as exc:
                 raise ConfigError(f"calendar.holidays[{index}]", str(exc)) from None
+        country, source = resolve_holiday_country(config.holiday_country, config.timezone.strip())
         calendar = cls(
             config.timezone.strip(),
             weekly,
             overrides,
             holidays,
-            config.holiday_country,
+            country,
             config.holiday_subdivision,
         )
+        calendar.holiday_source = source
         start = time.time() if now is None else now
         try:
             calendar._holidays_for_year(dt.datetime.fromtimestamp(start, calendar.zone).year)
@@ -157,6 +162,10 @@ class BusinessCalendar:
         """The intervals that start on local `day` (override, else the weekly hours)."""
         found = self._overrides.get(day)
         return found if found is not None else self._weekly[day.weekday()]
+
+    @property
+    def holiday_country(self) -> str | None:
+        return self._country
 
     def has_override(self, day: dt.date) -> bool:
         return day in self._overrides

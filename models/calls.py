@@ -155,12 +155,15 @@ def decline_phone(
     expected_version: int | None = None,
     at: float | None = None,
     config: Config | None = None,
+    reply_answers: bool = False,
 ) -> PhoneResult:
     """Decline phone support (reason recorded, internal) and clear the ticket's phone flag.
 
     With `send_reply`, also queues an email (`reply_body`, else `decline_reply_text`) saying
-    support continues by email, in the same transaction; it counts like any reply (it may be
-    the first response).
+    support continues by email, in the same transaction. That notice answers nothing: the
+    ticket keeps waiting and its first-response clock keeps running, unless the technician says
+    the reply answers the customer (`reply_answers`: then it is the first response, if none
+    yet, and the ticket leaves the waiting queue like after any reply).
     """
     at = now() if at is None else at
     config = config or Config()
@@ -193,9 +196,19 @@ def decline_phone(
             decision=decision.id,
             reason=reason_text,
             reply=send_reply,
+            reply_answers=reply_answers if send_reply else None,
         )
         sent = (
-            _send_reply(session, ticket, actor, body, at, config, phone_decision=decision.id)
+            _send_reply(
+                session,
+                ticket,
+                actor,
+                body,
+                at,
+                config,
+                answers=reply_answers,
+                phone_decision=decision.id,
+            )
             if send_reply
             else None
         )

@@ -42,7 +42,8 @@ class CalendarConfig:
     # ISO date -> list of "HH:MM-HH:MM" (replaces the weekly intervals that start that date)
     overrides: dict[str, list[str]] = field(default_factory=dict)
     holidays: list[str] = field(default_factory=list)
-    holiday_country: str | None = "US"
+    # "auto": the country of `timezone` (models.zones); "" / false in the TOML: no holidays
+    holiday_country: str | None = "auto"
     holiday_subdivision: str | None = None
 
 
@@ -299,7 +300,9 @@ def _calendar(raw: Mapping[str, Any]) -> CalendarConfig:
     subdivision = None
     if "holiday_subdivision" in raw:
         subdivision = _optional_str(raw["holiday_subdivision"], "calendar.holiday_subdivision")
-    _check_holiday_source(country, subdivision)
+    from models.zones import holiday_country
+
+    _check_holiday_source(holiday_country(country, timezone)[0], subdivision)
     return CalendarConfig(
         timezone=timezone,
         hours=hours,

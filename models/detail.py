@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -14,6 +14,7 @@ from sqlmodel import col
 from models.actions import _PAST, NotFound
 from models.db import Store
 from models.tables import (
+    Appointment,
     Attachment,
     AuditEvent,
     Customer,
@@ -136,6 +137,27 @@ class AuditInfo:
         """ "alice@example.com replied to it" style, for the history list."""
         return f"{self.actor} {_PAST.get(self.action, self.action)} it"
 
+    def sentence(self, zone: str | None = None) -> str:
+        """The event as a sentence for the history list ("alice@example.com took it from
+        bob@example.com."), times in `zone`; never raw JSON (`show --json` keeps the detail)."""
+        return describe_event(self.actor, self.action, self.detail or {}, zone)
+
+
+@dataclass(frozen=True)
+class AppointmentInfo:
+    id: int
+    technician: str
+    starts_at: float
+    customer_timezone: str
+    duration_minutes: int
+    note: str | None
+    created_at: float
+
+    def local_text(self) -> str:
+        """ "Tue 2026-03-10 09:30 Europe/Berlin, 60 min": the time as agreed with the customer."""
+        local = _dt.datetime.fromtimestamp(self.starts_at, ZoneInfo(self.customer_timezone))
+        return f"{local:%a %Y-%m-%d %H:%M} {self.customer_timezone}, {self.duration_minutes} min"
+
 
 @dataclass(frozen=True)
 class TicketDetail:
@@ -167,6 +189,7 @@ class TicketDetail:
     rsaas: list[RsaaInfo]
     outbox: list[OutboxInfo]
     audit: list[AuditInfo]
+    appointments: list[AppointmentInfo] = field(default_factory=list)
 
     @property
     def active_rsaa(self) -> RsaaInfo | None:
@@ -351,6 +374,18 @@ def ticket_detail(store: Store, number: int) -> TicketDetail:
                 )
                 for o in rows(OutboxEntry, OutboxEntry.created_at)
             ],
+            appointments=[
+                AppointmentInfo(
+                    a.id or 0,
+                    tech(a.technician_id),
+                    a.starts_at,
+                    a.customer_timezone,
+                    a.duration_minutes,
+                    a.note,
+                    a.created_at,
+                )
+                for a in rows(Appointment, Appointment.starts_at)
+            ],
             audit=[
                 AuditInfo(
                     e.id,
@@ -363,3 +398,146 @@ def ticket_detail(store: Store, number: int) -> TicketDetail:
                 for e in rows(AuditEvent, AuditEvent.id)
             ],
         )
+
+
+# --------------------------------------------------------------------------- history sentences
+
+
+def _time(at: Any, zone: str | None) -> str:
+    if not isinstance(at, int | float):
+        return str(at)
+    try:
+        tz = ZoneInfo(zone) if zone else None
+    except (ZoneInfoNotFoundError, ValueError):  # a bad zone in old data: the company's time
+        tz = None
+    return _dt.datetime.fromtimestamp(at, tz).strftime("%a %Y-%m-%d %H:%M %Z").strip()
+
+
+def _minutes(seconds: Any) -> str:
+    if not isinstance(seconds, int | float):
+        return "?"
+    whole = round(seconds / 60)
+    return f"{whole} min" if whole else f"{int(seconds)} s"
+
+
+_REVOKE_WHY = {
+    "customer_asked": "the customer asked",
+    "work_finished": "the work is finished",
+    "ticket_closed": "the ticket was closed",
+}
+
+
+def describe_event(actor: str, action: str, detail: dict[str, Any], zone: str | None) -> str:
+    """One audit event as a sentence. Unknown actions fall back to "actor did it"; details that
+    are only ids (message, outbox) are left out: the thread shows those."""
+    d = detail
+    verb = _PAST.get(action, action.replace("_", " "))
+    if action == "take":
+        previous = d.get("previous_assignee")
+        if isinstance(previous, str):
+            return f"{actor} took it over from {previous}."
+        if previous is not None:  # events written before the email was recorded
+            return f"{actor} took it over from another technician."
+        return f"{actor} took it."
+    if action == "release":
+        previous = d.get("previous_assignee")
+        mine = previous == actor
+        return f"{actor} released it" + ("." if mine or not previous else f" from {previous}.")
+    if action == "reply":
+        text = f"{actor} replied to {d['to']}" if d.get("to") else f"{actor} replied"
+        if d.get("follow_up"):
+            text += " (a follow-up)"
+        if d.get("phone_decision") and d.get("answers") is False:
+            text += " with the standard no-call notice (not a first response)"
+        if d.get("first_response"):
+            met = d.get("first_response_met")
+            text += ": the first response" + (
+                ", in time" if met else ", late" if met is False else ""
+            )
+        if d.get("secret_confirmed"):
+            text += " (sent despite the credential warning)"
+        return text + "."
+    if action == "note":
+        if d.get("secret_confirmed"):
+            return f"{actor} added an internal note (saved despite the credential warning)."
+        return f"{actor} added an internal note."
+    if action == "close":
+        reason = d.get("reason")
+        return f"{actor} closed it" + (f": {reason}." if reason else ".")
+    if action == "reclassify":
+        text = f"{actor} reclassified it from {d.get('from_kind', 'emergency')} to "
+        text += f"{d.get('to_kind', 'standard')}"
+        if d.get("reason"):
+            text += f" ({d['reason']})"
+        if d.get("refund_requested"):
+            text += "; refund requested"
+        return text + "."
+    if action == "phone_grant":
+        text = f"{actor} granted a phone call"
+        if d.get("phone_number"):
+            text += f" on {d['phone_number']}"
+        if d.get("scheduled_at") is not None:
+            text += f" at {_time(d['scheduled_at'], d.get('timezone') or zone)}"
+        if d.get("note"):
+            text += f" ({d['note']})"
+        return text + "."
+    if action == "phone_decline":
+        text = f"{actor} declined a phone call"
+        if d.get("reason"):
+            text += f" ({d['reason']})"
+        if d.get("reply"):
+            text += (
+                "; the customer was told by email"
+                if not d.get("reply_answers")
+                else "; the email reply answers the ticket"
+            )
+        return text + "."
+    if action == "phone_call":
+        text = f"{actor} logged a call of {_minutes(d.get('duration'))}"
+        if d.get("first_response"):
+            met = d.get("first_response_met")
+            text += ": the first response" + (
+                ", in time" if met else ", late" if met is False else ""
+            )
+        return text + "."
+    if action == "rsaa_record":
+        text = f"{actor} recorded a remote access agreement"
+        if d.get("server"):
+            text += f" for {d['server']}"
+        if d.get("source_ip"):
+            text += f" from {d['source_ip']}"
+        if d.get("accepted_by"):
+            text += f", accepted by {d['accepted_by']}"
+        return text + "."
+    if action == "rsaa_revoke":
+        why = _REVOKE_WHY.get(str(d.get("reason")), str(d.get("reason") or "")).strip()
+        return f"{actor} revoked the remote access agreement" + (f": {why}." if why else ".")
+    if action == "customer_message":
+        text = f"{actor} wrote again"
+        if d.get("previous_status") == "closed":
+            text += ", which reopened it"
+        if d.get("phone_requested"):
+            text += " (asks for a call)"
+        return text + "."
+    if action == "accept":
+        return f"{actor} accepted it" + (f": {d['reason']}." if d.get("reason") else ".")
+    if action == "schedule":
+        zone_name = d.get("timezone")
+        if isinstance(d.get("starts_at"), int | float) and zone_name:
+            when = _time(d["starts_at"], str(zone_name))
+        else:
+            when = f"{d.get('starts_local', '?')} {zone_name or ''}".strip()
+        minutes = d.get("minutes")
+        return f"{actor} scheduled a session for {when}" + (f", {minutes} min." if minutes else ".")
+    if action == "automatic_message":
+        reason = d.get("reason")
+        return f"{actor} sent an automatic message" + (
+            f" ({reason}); the ticket's status is unchanged." if reason else "."
+        )
+    if action == "autoreply_skipped":
+        reason = d.get("reason")
+        return "No auto-reply was sent" + (f": {reason}." if reason else ".")
+    if action == "create":
+        return f"{actor} created it" + (f" ({d['kind']})" if d.get("kind") else "") + "."
+    reason = d.get("reason")
+    return f"{actor} {verb} it" + (f": {reason}." if isinstance(reason, str) and reason else ".")

@@ -20,7 +20,6 @@ import datetime as dt
 import ipaddress
 import math
 import re
-import zoneinfo
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol
@@ -41,9 +40,10 @@ from models.actions import (
     ticket_action,
 )
 from models.config import Config
+from models.credentials import looks_like_password
 from models.db import Store
 from models.tables import Customer, Rsaa, Technician, Ticket, TicketStatus
-from models.timefmt import span
+from models.timefmt import parse_local_time, span
 
 
 class RsaaMethod(StrEnum):
@@ -138,29 +138,6 @@ _EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"\[\]]+@([^@\s<>(),;:\"\[\]]+)$")
 _HOST_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _ACCOUNT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-\\@$]*$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_SECRET_WORDS = (
-    r"pass(?:word|wd|wort|phrase|code)?|pwd|pw|pin|secret|kennwort|credentials?|mot de passe"
-)
-# "password: x", "pwd=x", "the password is x", "PIN - 1234"
-_SECRET_ASSIGN_RE = re.compile(rf"\b(?:{_SECRET_WORDS})\s*(?:[:=]|\bis\b|-\s*\S)", re.IGNORECASE)
-# "pass Hunter2!", "password Winter2024": the keyword followed by a token that looks like a secret
-# (has a digit, a symbol or mixed case), so "pass the ticket on" and "password reset" stay allowed.
-_SECRET_TOKEN_RE = re.compile(rf"\b(?:{_SECRET_WORDS})\s+(?P<token>\S+)", re.IGNORECASE)
-
-
-def looks_like_password(text: str) -> bool:
-    """Whether `text` seems to carry a password ("password: x", "pwd=x", "pass Hunter2")."""
-    if _SECRET_ASSIGN_RE.search(text):
-        return True
-    for match in _SECRET_TOKEN_RE.finditer(text):
-        token = match.group("token")
-        if (
-            any(c.isdigit() for c in token)
-            or any(not c.isalnum() for c in token.rstrip(".,;!?"))
-            or (any(c.isupper() for c in token[1:]) and any(c.islower() for c in token))
-        ):
-            return True
-    return False
 
 
 def check_host(text: str) -> str | None:
@@ -360,14 +337,9 @@ def cleaned(form: RsaaForm, *, source_ip: str) -> RsaaForm:
 
 
 def parse_accepted_at(text: str, zone: str) -> float:
-    """ISO 8601 -> epoch seconds; without an offset it is wall time in `zone`. ValueError if bad."""
-    try:
-        parsed = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"{text!r} is not an ISO 8601 time (e.g. 2026-03-04T09:30)") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zoneinfo.ZoneInfo(zone))
-    return parsed.timestamp()
+    """ISO 8601 -> epoch seconds; without an offset it is wall time in `zone` (the product's one
+    local-time parser: a skipped or repeated local time is refused). ValueError if bad."""
+    return parse_local_time(text, zone)
 
 
 # --------------------------------------------------------------------------- actions

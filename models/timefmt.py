@@ -93,3 +93,45 @@ def overdue(seconds: float) -> str:
     """Time past due: 'overdue 12m', 'overdue 2h 05m', 'overdue 3d 4h', 'overdue 40s'."""
     whole = max(0, math.floor(seconds))
     return f"overdue {span(whole, seconds=False) if whole >= 60 else f'{whole}s'}"
+
+
+LOCAL_FORMAT_HINT = "YYYY-MM-DD HH:MM"
+
+
+def parse_local_time(text: str, zone: Zone) -> float:
+    """A time a technician types, as wall time in `zone` -> epoch seconds. ValueError if bad.
+
+    The one parser for every local time entered in shiftdesk (call times, appointments, when an
+    RSAA was accepted): 'YYYY-MM-DD HH:MM' (a 'T' instead of the space, seconds and an explicit
+    offset are accepted). A time that a DST change skips, or that happens twice, is refused
+    with the reason rather than silently moved: an appointment an hour off is worse than a
+    question (an explicit offset settles a repeated hour).
+    """
+    cleaned = " ".join((text or "").split())
+    if not cleaned:
+        raise ValueError(f"give a time as {LOCAL_FORMAT_HINT}")
+    try:
+        tz = as_zone(zone.strip() if isinstance(zone, str) else zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{zone!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+    try:
+        parsed = dt.datetime.fromisoformat(cleaned.replace(" ", "T", 1))
+    except ValueError:
+        raise ValueError(f"{cleaned!r} is not a time as {LOCAL_FORMAT_HINT} (ISO 8601)") from None
+    if parsed.tzinfo is not None:
+        return parsed.timestamp()
+    first = parsed.replace(tzinfo=tz, fold=0)
+    second = parsed.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        # a round trip tells a skipped time (it comes back different) from a repeated one
+        back = dt.datetime.fromtimestamp(first.timestamp(), tz).replace(tzinfo=None)
+        if back != parsed:
+            raise ValueError(
+                f"{parsed:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks jump forward"
+            )
+        offset = first.strftime("%z")
+        raise ValueError(
+            f"{parsed:%Y-%m-%d %H:%M} happens twice in {tz.key} (the clocks go back): add the "
+            f"offset, e.g. {parsed:%Y-%m-%d %H:%M}{offset[:3]}:{offset[3:]}"
+        )
+    return first.timestamp()

@@ -11,12 +11,14 @@ import zoneinfo
 from models.actions import (
     ActionError,
     Actor,
+    NotFound,
     audit,
     technician_for,
     ticket_action,
 )
 from models.db import Store
-from models.tables import Appointment, Entitlement, Ticket, TicketKind, TicketStatus
+from models.tables import Appointment, Customer, Entitlement, Ticket, TicketKind, TicketStatus
+from models.timefmt import parse_local_time
 
 
 def accept_ticket(
@@ -49,22 +51,31 @@ def accept_ticket(
 
 
 def local_to_epoch(starts_local_iso: str, timezone: str) -> float:
-    """'2026-05-04T09:30' in `timezone` → UTC epoch; refuses times a DST change skips."""
+    """'2026-05-04 09:30' in `timezone` → UTC epoch (`parse_local_time`: refuses times a DST
+    change skips or repeats)."""
     try:
-        zone = zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ActionError(f"{timezone!r} is not an IANA time zone") from exc
-    try:
-        local = dt.datetime.fromisoformat(starts_local_iso.strip())
+        return parse_local_time(starts_local_iso, timezone)
     except ValueError as exc:
-        raise ActionError(f"{starts_local_iso!r} is not an ISO date and time") from exc
-    if local.tzinfo is not None:
-        return local.timestamp()
-    aware = local.replace(tzinfo=zone)
-    back = dt.datetime.fromtimestamp(aware.timestamp(), zone).replace(tzinfo=None)
-    if back != local:
-        raise ActionError(f"{starts_local_iso} does not exist in {timezone} (clocks change)")
-    return aware.timestamp()
+        raise ActionError(str(exc)) from None
+
+
+_NOT_SCHEDULED = (
+    "#{number} is a {kind} ticket: only installation and training tickets are scheduled"
+)
+PAST_GRACE_SECONDS = 60  # "now" typed a moment ago is not the past
+
+
+def customer_zone(store: Store, number: int) -> str | None:
+    """The IANA zone of the ticket's customer (None when unknown): the zone `s` schedules in.
+    ActionError for a ticket that is not scheduled (only installation and training are)."""
+    with store.session() as session:
+        ticket = session.get(Ticket, number)
+        if ticket is None:
+            raise NotFound(f"there is no ticket #{number}")
+        if ticket.kind not in (TicketKind.INSTALLATION, TicketKind.TRAINING):
+            raise ActionError(_NOT_SCHEDULED.format(number=number, kind=ticket.kind))
+        customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+        return customer.timezone if customer is not None and customer.timezone else None
 
 
 def schedule_appointment(
@@ -72,32 +83,54 @@ def schedule_appointment(
     number: int,
     actor: Actor,
     starts_local_iso: str,
-    customer_timezone: str,
+    customer_timezone: str | None = None,
     duration_minutes: int = 60,
     note: str | None = None,
     *,
+    expected_version: int | None = None,
     at: float | None = None,
 ) -> Appointment:
-    """Record an installation / training session at a local time in the customer's zone."""
+    """Record an installation / training session at a local time in the customer's zone.
+
+    The zone is always the customer's: the stored one; `customer_timezone` only for a customer
+    who has none yet (it is then remembered on the customer), and refused when it contradicts
+    the stored zone. A time in the past is refused.
+    """
     at = time.time() if at is None else at
-    starts_at = local_to_epoch(starts_local_iso, customer_timezone)
     if duration_minutes <= 0 or duration_minutes > 24 * 60:
         raise ActionError("the duration must be between 1 minute and 24 hours")
-    with ticket_action(store, number, None, at) as (session, ticket):
+    given = check_zone(customer_timezone) if customer_timezone else None
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
         if ticket.kind not in (TicketKind.INSTALLATION, TicketKind.TRAINING):
+            raise ActionError(_NOT_SCHEDULED.format(number=number, kind=ticket.kind))
+        customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+        stored = customer.timezone if customer is not None and customer.timezone else None
+        if stored and given and given != stored:
             raise ActionError(
-                f"#{number} is a {ticket.kind} ticket: only installation and "
-                "training tickets are scheduled"
+                f"the customer's time zone is {stored}, not {given}: appointments are in the "
+                "customer's zone"
             )
+        zone = stored or given
+        if zone is None:
+            raise ActionError(
+                "the customer has no time zone on file: give theirs (e.g. Europe/Berlin)"
+            )
+        starts_at = local_to_epoch(starts_local_iso, zone)
+        if starts_at < at - PAST_GRACE_SECONDS:
+            raise ActionError(
+                f"{starts_local_iso.strip()} in {zone} is in the past: give a future time"
+            )
+        if customer is not None and not stored:
+            customer.timezone = zone
         technician = technician_for(session, actor)
         assert technician.id is not None
         appointment = Appointment(
             ticket_number=number,
             technician_id=technician.id,
             starts_at=starts_at,
-            customer_timezone=customer_timezone,
+            customer_timezone=zone,
             duration_minutes=duration_minutes,
-            note=note,
+            note=(note or "").strip() or None,
             created_at=at,
         )
         session.add(appointment)
@@ -108,12 +141,24 @@ def schedule_appointment(
             actor,
             "schedule",
             at,
-            starts_local=starts_local_iso,
-            timezone=customer_timezone,
+            appointment=appointment.id,
+            starts_local=dt.datetime.fromtimestamp(starts_at, zoneinfo.ZoneInfo(zone)).strftime(
+                "%Y-%m-%d %H:%M"
+            ),
+            timezone=zone,
             starts_at=starts_at,
             minutes=duration_minutes,
         )
         return appointment
 
 
-__all__ = ["accept_ticket", "local_to_epoch", "schedule_appointment"]
+def check_zone(name: str) -> str:
+    text = name.strip()
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ActionError(f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+    return text
+
+
+__all__ = ["accept_ticket", "customer_zone", "local_to_epoch", "schedule_appointment"]

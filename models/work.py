@@ -19,6 +19,7 @@ from models.actions import (
     NotFound,
     action,
     audit,
+    clock_text,
     insert_message,
     mark_changed,
     normalize_email,
@@ -28,6 +29,7 @@ from models.actions import (
 )
 from models.calendar import BusinessCalendar
 from models.config import Config
+from models.credentials import find_credential
 from models.db import Store
 from models.outbox import enqueue, make_message_id
 from models.sla import ClockKind, SlaPolicy
@@ -119,6 +121,27 @@ def _check_body(body: str, what: str) -> str:
     return body
 
 
+class LooksLikeSecret(ActionError):
+    """The text seems to carry a credential (`models.credentials`): saved only when the
+    technician confirms (`allow_secret`)."""
+
+    def __init__(self, what: str, found: str) -> None:
+        super().__init__(
+            f"the {what} seems to contain {found}: shiftdesk never stores credentials, share "
+            "them with the customer another way"
+        )
+        self.what = what
+        self.found = found
+
+
+def _check_secret(body: str, what: str, allow_secret: bool) -> None:
+    if allow_secret:
+        return
+    found = find_credential(body)
+    if found is not None:
+        raise LooksLikeSecret(what, found)
+
+
 def _check_open(ticket: Ticket, doing: str) -> None:
     if ticket.status == TicketStatus.CLOSED:
         raise ActionError(f"#{ticket.number} is closed: reopen it before you {doing}")
@@ -167,9 +190,12 @@ def _send_reply(
     config: Config,
     *,
     audit_action: str = "reply",
+    answers: bool = True,
     **audit_detail: Any,
 ) -> ReplyResult:
-    """Outbound message + outbox entry + first response + audit, in the caller's transaction."""
+    """Outbound message + outbox entry + audit, in the caller's transaction. A reply that
+    `answers` the customer is the first response (if none yet) and stops the ticket waiting; a
+    notice that does not (a declined call's standard text) leaves the clock and queue alone."""
     number = ticket.number
     assert number is not None
     me = technician_for(session, actor)
@@ -205,9 +231,10 @@ def _send_reply(
         references=references,
         rfc_message_id=rfc_message_id,
     )
-    first = _record_first_response(ticket, at, config)
-    ticket.status = TicketStatus.ANSWERED
-    ticket.waiting_since = None
+    first = answers and _record_first_response(ticket, at, config)
+    if answers:
+        ticket.status = TicketStatus.ANSWERED
+        ticket.waiting_since = None
     _delete_draft(session, number, me.id)
     audit(
         session,
@@ -220,6 +247,7 @@ def _send_reply(
         to=to_address,
         first_response=first,
         first_response_met=ticket.first_response_met if first else None,
+        answers=None if answers else False,
         **audit_detail,
     )
     return ReplyResult(
@@ -243,19 +271,65 @@ def reply(
     expected_version: int | None = None,
     at: float | None = None,
     config: Config | None = None,
+    follow_up: bool = False,
+    allow_secret: bool = False,
 ) -> ReplyResult:
     """Email the customer: message, outbox entry, first response, status answered, draft gone.
 
+    A reply answers a customer who is waiting. When the ticket is already answered (a colleague's
+    reply, or one of ten racing `reply` commands, got there first) it is refused with
+    `AlreadyAnswered` unless the technician says it is a `follow_up` to that answer: so a first
+    response is recorded, and mailed, once. The check runs after the version bump, which
+    serializes racing replies on the ticket row (SQLite's write lock, PostgreSQL's row lock).
+
     `config` supplies the SLA calendar/targets (first response verdict) and the Message-ID
-    domain (the SMTP from address); defaults to `Config()`.
+    domain (the SMTP from address); defaults to `Config()`. A body that seems to carry a
+    credential is refused (`LooksLikeSecret`) unless `allow_secret`.
     """
     at = now() if at is None else at
     config = config or Config()
     _check_body(body, "reply")
+    _check_secret(body, "reply", allow_secret)
     with ticket_action(store, number, expected_version, at) as (session, ticket):
         _check_open(ticket, "reply")
-        result = _send_reply(session, ticket, actor, body, at, config)
+        if ticket.status == TicketStatus.ANSWERED and not follow_up:
+            raise AlreadyAnswered(
+                f"#{number} is already answered ({_last_answer(session, number)}): "
+                "send yours only as a follow-up",
+                number,
+            )
+        result = _send_reply(
+            session,
+            ticket,
+            actor,
+            body,
+            at,
+            config,
+            follow_up=follow_up or None,
+            secret_confirmed=(allow_secret and find_credential(body) is not None) or None,
+        )
         return result
+
+
+class AlreadyAnswered(ActionError):
+    """A reply to a ticket that is no longer waiting, not marked as a follow-up."""
+
+    def __init__(self, message: str, ticket_number: int) -> None:
+        super().__init__(message)
+        self.ticket_number = ticket_number
+
+
+def _last_answer(session: Session, number: int) -> str:
+    """ "bob@example.com replied at 10:31:02 MST" (the latest outbound message), for refusals."""
+    last = session.execute(
+        select(Message)
+        .where(col(Message.ticket_number) == number, col(Message.direction) == MessageDirection.OUT)
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if last is None:
+        return "by a call or before a reopen"
+    return f"{last.author} replied at {clock_text(last.created_at)}"
 
 
 def note(
@@ -267,13 +341,16 @@ def note(
     expected_version: int | None = None,
     at: float | None = None,
     clear_draft: bool = False,
+    allow_secret: bool = False,
 ) -> Ticket:
     """An internal note (never mailed). Works on closed tickets too: history may need a word.
 
-    `clear_draft` deletes the author's draft, for an editor that composed the note in it.
+    `clear_draft` deletes the author's draft, for an editor that composed the note in it. A
+    note that seems to carry a credential is refused (`LooksLikeSecret`) unless `allow_secret`.
     """
     at = now() if at is None else at
     _check_body(body, "note")
+    _check_secret(body, "note", allow_secret)
     with ticket_action(store, number, expected_version, at) as (session, ticket):
         me = technician_for(session, actor)
         message_id = insert_message(
@@ -288,7 +365,10 @@ def note(
         )
         if clear_draft:
             _delete_draft(session, number, me.id)
-        audit(session, number, actor, "note", at, message=message_id)
+        secret = allow_secret and find_credential(body) is not None
+        audit(
+            session, number, actor, "note", at, message=message_id, secret_confirmed=secret or None
+        )
         return ticket
 
 
@@ -296,11 +376,14 @@ def save_draft(store: Store, number: int, actor: Actor, body: str, at: float | N
     """Keep the technician's unsent reply (one per ticket and technician).
 
     Not a ticket change: no version bump, no audit event, no change-log row, so saving as you
-    type never collides with anyone. An empty (or blank) body deletes the draft.
+    type never collides with anyone. An empty (or blank) body deletes the draft. A body that
+    seems to carry a credential is never stored, not even as a draft (`LooksLikeSecret`): the
+    technician decides only when sending.
     """
     at = now() if at is None else at
     if len(body) > MAX_BODY_CHARS:
         raise ActionError(f"the draft is too long ({len(body):,} characters)")
+    _check_secret(body, "draft", allow_secret=False)
     with action(store) as session:
         if session.get(Ticket, number) is None:
             raise NotFound(f"there is no ticket #{number}")

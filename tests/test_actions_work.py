@@ -16,6 +16,7 @@ from models.config import Config, SmtpConfig
 from models.db import Store
 from models.detail import ticket_detail
 from models.tables import (
+    Appointment,
     AuditEvent,
     Customer,
     Draft,
@@ -23,10 +24,12 @@ from models.tables import (
     OutboxEntry,
     PhoneCall,
     PhoneDecision,
+    Rsaa,
     Ticket,
     TicketKind,
     TicketStatus,
 )
+from models.triage import schedule_appointment
 
 ALICE = Actor("alice@example.com", "Alice")
 BOB = Actor("bob@example.com", "Bob")
@@ -121,7 +124,13 @@ def test_reply_commits_message_outbox_first_response_and_audit(store: Store) -> 
 def test_second_reply_is_not_a_first_response(store: Store) -> None:
     number = _ticket(store)
     work.reply(store, number, ALICE, "one", at=TUESDAY_9 + 60, config=CONFIG)
-    second = work.reply(store, number, BOB, "two", at=TUESDAY_9 + 120, config=CONFIG)
+    with pytest.raises(
+        work.AlreadyAnswered, match=r"already answered \(alice@example\.com replied"
+    ):
+        work.reply(store, number, BOB, "two", at=TUESDAY_9 + 120, config=CONFIG)
+    second = work.reply(
+        store, number, BOB, "two", at=TUESDAY_9 + 120, config=CONFIG, follow_up=True
+    )
     assert not second.first_response
     assert _ticket_row(store, number).first_response_at == TUESDAY_9 + 60
 
@@ -251,6 +260,14 @@ def test_drafts_are_per_technician_and_not_a_version_bump(store: Store) -> None:
     assert work.load_draft(store, number, BOB) == "Bob's words"  # only the author's goes
 
 
+def test_a_draft_with_a_credential_is_never_stored(store: Store) -> None:
+    number = _ticket(store)
+    work.save_draft(store, number, ALICE, "Try the admin account")
+    with pytest.raises(work.LooksLikeSecret, match="the draft seems to contain a password"):
+        work.save_draft(store, number, ALICE, "Try the admin account, password: Hunter2")
+    assert work.load_draft(store, number, ALICE) == "Try the admin account"
+
+
 def test_release_unassigns(store: Store) -> None:
     number = _ticket(store)
     with pytest.raises(ActionError, match="not assigned"):
@@ -371,9 +388,11 @@ def test_decline_phone_with_reply_is_one_transaction(store: Store) -> None:
         at=TUESDAY_9 + 60,
         config=CONFIG,
     )
-    assert result.reply is not None and result.reply.first_response
+    # the standard "we continue by email" notice answers nothing: the customer still waits
+    assert result.reply is not None and not result.reply.first_response
     ticket = _ticket_row(store, number)
-    assert not ticket.phone_requested and ticket.status == TicketStatus.ANSWERED
+    assert not ticket.phone_requested and ticket.status == TicketStatus.OPEN
+    assert ticket.first_response_at is None and ticket.waiting_since == ticket.received_at
     assert ticket.version == 2  # one transaction, one bump
     with store.session() as s:
         entry = s.execute(select(OutboxEntry)).scalar_one()
@@ -381,6 +400,24 @@ def test_decline_phone_with_reply_is_one_transaction(store: Store) -> None:
     assert "by email" in entry.body and "standard plan" not in entry.body
     assert decision.decision == "declined" and decision.note == "standard plan: email only"
     assert _actions(store, number)[-2:] == ["phone_decline", "reply"]
+
+
+def test_decline_phone_reply_answers_only_when_the_technician_says_so(store: Store) -> None:
+    number = _ticket(store)
+    result = calls.decline_phone(
+        store,
+        number,
+        ALICE,
+        reason="standard plan: email only",
+        send_reply=True,
+        reply_body="No call, sorry, but here is the fix: upgrade to 9.4.3.",
+        reply_answers=True,
+        at=TUESDAY_9 + 60,
+        config=CONFIG,
+    )
+    assert result.reply is not None and result.reply.first_response
+    ticket = _ticket_row(store, number)
+    assert ticket.status == TicketStatus.ANSWERED and ticket.waiting_since is None
 
 
 def test_decline_phone_without_reply_and_validation(store: Store) -> None:
@@ -558,3 +595,147 @@ def test_conflict_names_the_time_in_the_company_zone(store: Store) -> None:
         assert str(refused.value).endswith(f"bob@example.com took it at {expected:%H:%M:%S %Z}")
     finally:
         actions.set_display_zone(None)  # back to the machine's local time
+
+
+# --------------------------------------------------------------------------- scheduling
+
+
+def _installation(store: Store, zone: str | None) -> int:
+    number = _ticket(store, kind=TicketKind.INSTALLATION, subject="Install on the new server")
+    with store.transaction() as s:
+        customer = Customer(name="Jo", email="jo@customer.example", created_at=0.0, timezone=zone)
+        s.add(customer)
+        s.flush()
+        ticket = s.get(Ticket, number)
+        assert ticket is not None
+        ticket.customer_id = customer.id
+    return number
+
+
+def test_schedule_is_always_in_the_customers_zone(store: Store) -> None:
+    number = _installation(store, "Asia/Kolkata")
+    appointment = schedule_appointment(store, number, ALICE, "2026-03-12 09:30", at=TUESDAY_9)
+    kolkata = dt.datetime(2026, 3, 12, 9, 30, tzinfo=ZoneInfo("Asia/Kolkata")).timestamp()
+    assert appointment.starts_at == kolkata and appointment.customer_timezone == "Asia/Kolkata"
+    # the technician's (or company's) zone is not a way around it
+    with pytest.raises(ActionError, match="customer's time zone is Asia/Kolkata"):
+        schedule_appointment(store, number, ALICE, "2026-03-12 09:30", "America/Phoenix")
+
+
+def test_schedule_refuses_the_past_and_dst_gaps(store: Store) -> None:
+    number = _installation(store, "Europe/Berlin")
+    with pytest.raises(ActionError, match="in the past"):
+        schedule_appointment(store, number, ALICE, "2026-03-09 09:30", at=TUESDAY_9)
+    with pytest.raises(ActionError, match="does not exist in Europe/Berlin"):
+        schedule_appointment(store, number, ALICE, "2026-03-29 02:30", at=TUESDAY_9)
+    with pytest.raises(ActionError, match="happens twice"):
+        schedule_appointment(store, number, ALICE, "2026-10-25 02:30", at=TUESDAY_9)
+    assert _count(store, Appointment) == 0
+
+
+def test_schedule_needs_a_zone_and_remembers_it(store: Store) -> None:
+    number = _installation(store, None)
+    with pytest.raises(ActionError, match="no time zone on file"):
+        schedule_appointment(store, number, ALICE, "2026-03-12 09:30", at=TUESDAY_9)
+    schedule_appointment(store, number, ALICE, "2026-03-12 09:30", "Europe/London", at=TUESDAY_9)
+    detail = ticket_detail(store, number)
+    assert detail.customer is not None and detail.customer.timezone == "Europe/London"
+
+
+def test_appointments_are_in_the_read_model_and_json(store: Store) -> None:
+    number = _installation(store, "Europe/Berlin")
+    schedule_appointment(
+        store,
+        number,
+        ALICE,
+        "2026-03-12 09:30",
+        duration_minutes=90,
+        note="bring the DVD",
+        at=TUESDAY_9,
+    )
+    detail = ticket_detail(store, number)
+    [appointment] = detail.appointments
+    assert appointment.local_text() == "Thu 2026-03-12 09:30 Europe/Berlin, 90 min"
+    assert appointment.note == "bring the DVD" and appointment.technician == "alice@example.com"
+    data = detail.to_json("Europe/Berlin")
+    assert data["appointments"][0]["starts_at"] == "2026-03-12T09:30:00+01:00"
+    assert detail.audit[-1].sentence("Europe/Berlin") == (
+        "alice@example.com scheduled a session for Thu 2026-03-12 09:30 CET, 90 min."
+    )
+
+
+# --------------------------------------------------------------------------- history sentences
+
+
+def test_history_lines_are_sentences(store: Store) -> None:
+    number = _ticket(store)
+    actions.take(store, number, ALICE, at=TUESDAY_9 + 10)
+    actions.take(store, number, BOB, at=TUESDAY_9 + 20, take_over=True)
+    work.reply(store, number, BOB, "fixed", at=TUESDAY_9 + 60, config=CONFIG)
+    work.note(store, number, BOB, "internal", at=TUESDAY_9 + 70)
+    actions.close(store, number, BOB, at=TUESDAY_9 + 80, reason="solved")
+    sentences = [e.sentence("America/Phoenix") for e in ticket_detail(store, number).audit]
+    assert sentences == [
+        "system created it (standard).",
+        "alice@example.com took it.",
+        "bob@example.com took it over from alice@example.com.",
+        "bob@example.com replied to jo@customer.example: the first response, in time.",
+        "bob@example.com added an internal note.",
+        "bob@example.com closed it: solved.",
+    ]
+    assert not any("{" in s for s in sentences)
+
+
+@pytest.mark.parametrize(
+    ("action", "detail", "sentence"),
+    [
+        ("take", {"previous_assignee": 5}, "a@x took it over from another technician."),
+        ("release", {"previous_assignee": "b@x"}, "a@x released it from b@x."),
+        ("phone_decline", {"reason": "email only", "reply": True, "reply_answers": False},
+         "a@x declined a phone call (email only); the customer was told by email."),
+        ("phone_call", {"duration": 600, "first_response": True, "first_response_met": True},
+         "a@x logged a call of 10 min: the first response, in time."),
+        ("rsaa_revoke", {"reason": "ticket_closed"},
+         "a@x revoked the remote access agreement: the ticket was closed."),
+        ("customer_message", {"previous_status": "closed", "phone_requested": True},
+         "a@x wrote again, which reopened it (asks for a call)."),
+        ("schedule", {"starts_at": TUESDAY_9, "timezone": "Asia/Kolkata", "minutes": 60},
+         "a@x scheduled a session for Tue 2026-03-10 21:30 IST, 60 min."),
+        ("autoreply_skipped", {"reason": "an auto-reply went out today"},
+         "No auto-reply was sent: an auto-reply went out today."),
+        ("something_new", {"reason": "why"}, "a@x something new it: why."),
+    ],
+)  # fmt: skip
+def test_each_kind_of_event_reads_as_a_sentence(
+    action: str, detail: dict[str, object], sentence: str
+) -> None:
+    from models.detail import describe_event
+
+    assert describe_event("a@x", action, detail, "America/Phoenix") == sentence
+
+
+def test_close_returns_the_rsaa_reminder(store: Store) -> None:
+    number = _ticket(store)
+    assert actions.close_ticket(store, number, ALICE, at=TUESDAY_9 + 5).revoke_reminder is None
+    other = _ticket(store, rfc="<second@customer.example>")
+    with store.transaction() as s:
+        tech = actions.technician_for(s, ALICE)
+        s.add(
+            Rsaa(
+                ticket_number=other,
+                accepted_by_name="Jo",
+                accepted_by_email="jo@customer.example",
+                accepted_at=TUESDAY_9,
+                server="srv01.customer.example",
+                method="rdp",
+                source_ip="198.51.100.7",
+                temp_account="shiftdesk-support",
+                recorded_by_id=tech.id or 0,
+                recorded_at=TUESDAY_9,
+            )
+        )
+    closed = actions.close_ticket(store, other, ALICE, at=TUESDAY_9 + 10)
+    assert closed.revoke_reminder == (
+        "Remove the temporary account shiftdesk-support and the firewall rule for "
+        "198.51.100.7 on srv01.customer.example."
+    )

@@ -394,3 +394,40 @@ def test_elapsed_is_additive(scenario: dict[str, object], first: int, second: in
     assert calendar.elapsed(start, end) == pytest.approx(
         calendar.elapsed(start, middle) + calendar.elapsed(middle, end)
     )
+
+
+# --- holiday_country from the zone ------------------------------------------------------------
+
+THANKSGIVING_2026 = dt.date(2026, 11, 26)
+
+
+@pytest.mark.parametrize(
+    ("zone", "country", "closed_on"),
+    [
+        ("America/New_York", "US", THANKSGIVING_2026),
+        ("Asia/Kolkata", "IN", dt.date(2026, 1, 26)),  # Republic Day
+        ("Asia/Calcutta", "IN", dt.date(2026, 1, 26)),  # an old name: a link in tzdata
+        ("Europe/London", "GB", dt.date(2026, 12, 28)),  # Boxing Day, observed
+        ("Etc/UTC", None, None),
+    ],
+)
+def test_holiday_country_defaults_to_the_zones_country(
+    zone: str, country: str | None, closed_on: dt.date | None
+) -> None:
+    calendar = BusinessCalendar.from_config(CalendarConfig(timezone=zone))
+    assert calendar.holiday_country == country
+    if country is None:
+        assert calendar.holiday_source == f"none: {zone} belongs to no country"
+    else:
+        assert calendar.holiday_source.startswith(f"from the zone {zone}")
+        assert closed_on is not None and calendar.holiday_name(closed_on) is not None
+    if zone != "America/New_York":  # no US Thanksgiving outside the US
+        assert calendar.holiday_name(THANKSGIVING_2026) is None
+
+
+def test_an_explicit_country_or_none_wins_over_the_zone() -> None:
+    kolkata_us = make("Asia/Kolkata", country="US")
+    assert kolkata_us.holiday_name(THANKSGIVING_2026) is not None
+    assert kolkata_us.holiday_source == "calendar.holiday_country"
+    off = make("Asia/Kolkata", country=None)
+    assert off.holiday_country is None and off.holiday_name(dt.date(2026, 1, 26)) is None

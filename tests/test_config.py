@@ -91,7 +91,7 @@ def test_defaults_without_any_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert config == Config()
     assert config.calendar == CalendarConfig()
     assert config.calendar.timezone == "America/Phoenix"
-    assert config.calendar.holiday_country == "US"
+    assert config.calendar.holiday_country == "auto"  # the zone's country (models.zones)
     assert config.sla.standard_seconds == 4 * 3600 and config.sla.emergency_seconds == 3600
 
 
@@ -111,6 +111,17 @@ def test_env_then_platformdirs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 def test_empty_country_disables_package_holidays(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, '[calendar]\nholiday_country = ""\n'))
     assert config.calendar.holiday_country is None
+
+
+def test_subdivision_is_checked_against_the_zones_country(tmp_path: Path) -> None:
+    config = load_config(
+        write(tmp_path, '[calendar]\ntimezone = "Europe/London"\nholiday_subdivision = "SCT"\n')
+    )
+    assert config.calendar.holiday_subdivision == "SCT"
+    with pytest.raises(ConfigError, match=r"calendar\.holiday_subdivision: 'NY' is not a sub"):
+        load_config(
+            write(tmp_path, '[calendar]\ntimezone = "Europe/London"\nholiday_subdivision = "NY"\n')
+        )
 
 
 @pytest.mark.parametrize(

@@ -535,7 +535,14 @@ def test_schedule_installation_in_customer_zone(store: Store) -> None:
         RECEIVED,
     )
     appointment = schedule_appointment(
-        store, number, ALICE, "2026-03-10T09:30", "Europe/Berlin", 90, "remote session"
+        store,
+        number,
+        ALICE,
+        "2026-03-10T09:30",
+        "Europe/Berlin",
+        90,
+        "remote session",
+        at=RECEIVED,
     )
     expected = dt.datetime(2026, 3, 10, 9, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))
     assert appointment.starts_at == expected.timestamp()
@@ -543,7 +550,7 @@ def test_schedule_installation_in_customer_zone(store: Store) -> None:
     assert _count(store, Appointment) == 1
     assert _count(store, AuditEvent, col(AuditEvent.action) == "schedule") == 1
     with pytest.raises(ActionError, match="does not exist"):
-        schedule_appointment(store, number, ALICE, "2026-03-29T02:30", "Europe/Berlin")
+        schedule_appointment(store, number, ALICE, "2026-03-29T02:30", at=RECEIVED)
     with pytest.raises(ActionError, match="time zone"):
         schedule_appointment(store, number, ALICE, "2026-03-10T09:30", "Mars/Olympus")
 
@@ -552,7 +559,7 @@ def test_only_installation_and_training_are_scheduled(store: Store) -> None:
     seed(store)
     number = _receive(store, plain()).ticket_number or 0
     with pytest.raises(ActionError, match="only installation and training"):
-        schedule_appointment(store, number, ALICE, "2026-03-10T09:30", "Europe/Berlin")
+        schedule_appointment(store, number, ALICE, "2026-03-10T09:30", "Europe/Berlin", at=RECEIVED)
 
 
 def test_too_many_parts_and_deep_nesting_are_unusable() -> None:

@@ -92,3 +92,39 @@ def test_word_precheck_never_hides_a_match(text: str) -> None:
 @pytest.mark.parametrize("text", ["Please ſpeak to someone", "Can we tal\u212a?", "rİng me"])
 def test_letters_ignorecase_folds_oddly_still_count(text: str) -> None:
     assert detect_phone_request(text)
+
+
+# --------------------------------------------------------------------------- one local-time parser
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "reason"),
+    [
+        ("2026-03-29 02:30", "Europe/Berlin", "does not exist in Europe/Berlin"),
+        ("2026-03-08 02:30", "America/New_York", "does not exist in America/New_York"),
+        ("2026-10-25 02:30", "Europe/Berlin", "happens twice in Europe/Berlin"),
+        ("2026-11-01 01:30", "America/New_York", "happens twice in America/New_York"),
+    ],
+)
+def test_phone_schedule_and_rsaa_agree_on_dst_changes(text: str, zone: str, reason: str) -> None:
+    """The call time (phone form), the session time (schedule) and the RSAA's accepted-at all
+    read a local time the same way: a skipped or repeated local time is refused, not moved."""
+    from models.actions import ActionError
+    from models.rsaa import parse_accepted_at
+    from models.triage import local_to_epoch
+    from tui.widgets.forms import parse_wall_minute
+
+    with pytest.raises(ValueError, match=reason):
+        parse_wall_minute(text, zone)
+    with pytest.raises(ActionError, match=reason):
+        local_to_epoch(text, zone)
+    with pytest.raises(ValueError, match=reason):
+        parse_accepted_at(text, zone)
+
+
+def test_an_offset_settles_a_repeated_hour() -> None:
+    from tui.widgets.forms import parse_wall_minute
+
+    first = parse_wall_minute("2026-10-25 02:30+02:00", "Europe/Berlin")
+    second = parse_wall_minute("2026-10-25 02:30+01:00", "Europe/Berlin")
+    assert second - first == 3600

@@ -176,7 +176,7 @@ def make_machine(url: str) -> type[RuleBasedStateMachine]:
         def take(self, index: int, actor: Actor) -> None:
             number = self.tickets[index]
             try:
-                actions.take(self.store, number, actor, at=self.tick())
+                actions.take(self.store, number, actor, at=self.tick(), take_over=True)
             except ActionError:
                 assert self.closed[number] or self.assignee[number] == actor.email
                 return

@@ -211,6 +211,7 @@ fri = ["22:00-06:00"]
     assert "overlapping" in out
     assert "lunch break" in out
     assert "2024-03-09 is a Saturday, closed anyway" in out
+    assert "Public holidays: US from the zone America/New_York" in out
     assert out.count("\n") > 14
 
 

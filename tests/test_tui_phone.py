@@ -78,6 +78,27 @@ async def test_decline_queues_the_standard_reply(sqlite_store: Store) -> None:
     assert not detail.phone_requested and not detail.phone_escalated
     [queued] = [o for o in detail.outbox if o.status == "queued"]
     assert queued.to_address == detail.requester_email
+    # the standard notice is not an answer: the customer still waits, the clock still runs
+    assert detail.first_response_at is None and detail.status == "open"
+    assert detail.waiting_since is not None
+
+
+async def test_decline_reply_answers_when_the_technician_says_so(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        modal = await open_modal(pilot, key="p", modal_type=PhoneModal, number=ASKED)
+        await switch_tab(pilot, "decline")
+        hint = modal.query_one("#answers-hint", Static)
+        assert "keeps waiting" in str(hint.content)
+        modal.query_one("#reply_answers", Checkbox).value = True
+        await pilot.pause()
+        assert "becomes the first response" in str(hint.content)  # the consequence, shown
+        await type_into(pilot, "reason", "standard support is by email")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+        assert any("leaves the waiting queue" in str(n.message) for n in app._notifications)
+    detail = ticket_detail(sqlite_store, ASKED)
+    assert detail.first_response_at is not None and detail.status == "answered"
     assert "we will keep working on it with you by email" in detail.messages[-1].body
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import text
+from textual.widgets import Label, Static
 
 from models.db import Store
 from models.detail import ticket_detail
-from tests.tui_support import make_app, ready, settle
+from tests.tui_support import make_app, open_modal, ready, settle, until
 from tui.app import ShiftdeskApp
 from tui.widgets.detail import DetailPane, ReplyEditor
 from tui.widgets.queue_view import QueueView
@@ -182,34 +183,143 @@ async def test_accept_a_not_entitled_ticket(sqlite_store: Store) -> None:
         assert ticket_detail(sqlite_store, number).entitlement == "accepted"
 
 
-async def test_schedule_an_installation(sqlite_store: Store) -> None:
+async def test_schedule_is_in_the_customers_zone_with_the_pane_closed(
+    sqlite_store: Store,
+) -> None:
+    """The pane is closed (it used to fall back to the company zone then), the past is
+    refused, and the appointment shows in the pane afterwards."""
     from models import actions
+    from models.tables import Customer, Ticket
+    from tests.tui_support import type_into
+    from tui.screens.prompts import ScheduleModal
 
     number = actions.create_ticket(
         sqlite_store,
         subject="Installation",
-        requester_email="ana@x.example",
+        requester_email="jo@x.example",
         received_at=1_772_640_000.0,
         kind="installation",
         entitlement="purchase",
     )
+    with sqlite_store.transaction() as s:
+        customer = Customer(
+            name="Jo", email="jo@x.example", created_at=0.0, timezone="Asia/Kolkata"
+        )
+        s.add(customer)
+        s.flush()
+        ticket = s.get(Ticket, number)
+        assert ticket is not None
+        ticket.customer_id = customer.id
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        modal = await open_modal(pilot, number, "s", ScheduleModal)
+        await until(pilot, lambda: modal.loaded)
+        assert "local time in Asia/Kolkata (customer)" in str(modal.query_one(Label).render())
+        await type_into(pilot, "when", "2026-03-01 09:30")  # FROZEN_NOW is 2026-03-04
+        assert "in the past" in str(modal.query_one("#error", Static).render())
+        await type_into(pilot, "when", "2026-03-10 09:30")
+        assert "company time" in str(modal.query_one("#hint", Static).render())
+        await type_into(pilot, "note", "bring the license file")
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, ScheduleModal))
+        [appointment] = ticket_detail(sqlite_store, number).appointments
+        assert appointment.local_text() == "Tue 2026-03-10 09:30 Asia/Kolkata, 60 min"
+        assert appointment.note == "bring the license file"
+        await pilot.press("enter")  # open the pane: the session is listed
+        pane = app.screen.query_one(DetailPane)
+        await until(pilot, lambda: pane.detail is not None and pane.detail.number == number)
+        await settle(pilot)
+        body = "\n".join(part.plain for part in pane.body_renderable().renderables)
+        assert "Sessions  Tue 2026-03-10 09:30 Asia/Kolkata, 60 min" in body
+        assert "scheduled a session for Tue 2026-03-10 09:30 IST, 60 min." in body
+        assert '{"' not in body  # history lines are sentences, not JSON
+
+
+async def test_schedule_on_a_standard_ticket_says_why_not(sqlite_store: Store) -> None:
+    from tui.screens.prompts import ScheduleModal
+
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
         view = await ready(pilot)
-        view.cursor = next(i for i in range(view.visible_count) if view.row_at(i).number == number)  # type: ignore[union-attr]
-        await pilot.press("s")
+        number = first_unassigned_standard(view)
+        modal = await open_modal(pilot, number, "s", ScheduleModal)
+        error = modal.query_one("#error", Static)
+        await until(pilot, lambda: "only installation and training" in str(error.render()))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "only installation and training" in str(error.render())  # still says why
+        assert (
+            isinstance(app.screen, ScheduleModal)
+            and not ticket_detail(sqlite_store, number).appointments
+        )
+
+
+async def test_a_reply_with_a_credential_asks_first(sqlite_store: Store) -> None:
+    from tui.screens.prompts import Confirm
+
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        number = first_unassigned_standard(view)
+        await pilot.press("n")
+        editor = app.screen.query_one(ReplyEditor)
+        await until(pilot, lambda: editor.has_focus)
+        editor.insert("RDP works with admin / Hunter2! now.")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        assert "seems to contain a user name and password" in app.screen.question  # type: ignore[attr-defined]
+        await pilot.press("enter")  # the default answer keeps it in the editor
+        await until(pilot, lambda: not isinstance(app.screen, Confirm))
         await settle(pilot)
-        await pilot.press(*"2026-03-10 09:30; bring the license file", "enter")
+        assert ticket_detail(sqlite_store, number).messages[-1].direction == "in"
+        assert "Hunter2" in editor.text
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(
+            pilot, lambda: ticket_detail(sqlite_store, number).messages[-1].direction == "note"
+        )
+        sentence = ticket_detail(sqlite_store, number).audit[-1].sentence()
+        assert sentence.endswith("(saved despite the credential warning).")
+
+
+async def test_a_draft_with_a_credential_is_not_saved(sqlite_store: Store) -> None:
+    from models.work import load_draft
+    from tests.tui_support import ME
+
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        number = first_unassigned_standard(view)
+        await pilot.press("r")
+        editor = app.screen.query_one(ReplyEditor)
+        await until(pilot, lambda: editor.has_focus)
+        editor.insert("Log in with root / toor123 and restart.")
+        await until(pilot, lambda: any("Draft not saved" in n.title for n in app._notifications))
         await settle(pilot)
-        with sqlite_store.session() as s:
-            rows = s.execute(
-                text(
-                    "SELECT starts_at, customer_timezone, note FROM appointments "
-                    "WHERE ticket_number = :n"
-                ),
-                {"n": number},
-            ).all()
-        assert len(rows) == 1 and rows[0][2] == "bring the license file"
+        assert load_draft(sqlite_store, number, ME) is None
+
+
+async def test_closing_with_an_active_rsaa_shows_the_reminder(sqlite_store: Store) -> None:
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await ready(pilot)
+        await pilot.press("l")
+        view.cursor = next(
+            i for i in range(view.visible_count) if (row := view.row_at(i)) and row.rsaa_active
+        )
+        number = view.current.number  # type: ignore[union-attr]
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("y")
+        await until(pilot, lambda: ticket_detail(sqlite_store, number).status == "closed")
+        await until(
+            pilot,
+            lambda: any(
+                "Now, on the customer's side: Remove the" in str(n.message)
+                for n in app._notifications
+            ),
+        )
 
 
 async def test_mouse_click_selects_and_double_click_opens(sqlite_store: Store) -> None:

@@ -206,6 +206,10 @@ def preview_lines(config: Config, calendar: BusinessCalendar, start: float, days
         openings = ", ".join(by_day.get(day, [])) or "closed"
         suffix = f"  ({'; '.join(notes)})" if notes else ""
         lines.append(f"  {day:%a %Y-%m-%d}  {openings}{suffix}")
+    country = calendar.holiday_country
+    subdivision = config.calendar.holiday_subdivision
+    where = f"{country}{'-' + subdivision if subdivision else ''} " if country else ""
+    lines.append(f"Public holidays: {where}{calendar.holiday_source}".rstrip())
     lines.append("Holidays:" if holidays_seen else "Holidays: none in this window")
     lines.extend(holidays_seen)
     changes = calendar.utc_offset_changes(window_start, window_end)

@@ -207,12 +207,18 @@ def show_command(number: int, as_json: bool) -> None:
             f"RSAA active since {when(r.accepted_at)}: {safe_line(r.server)} via "
             f"{safe_line(r.tool_name or r.method)}"
         )
+    lines += [
+        f"session: {appointment.local_text()} ({when(appointment.starts_at)}) · by "
+        f"{appointment.technician}"
+        + (f" · {safe_line(appointment.note)}" if appointment.note else "")
+        for appointment in detail.appointments
+    ]
     for m in detail.messages:
         lines.append(f"\n--- {m.direction} · {safe_line(m.author)} · {when(m.created_at)}")
         lines.append(safe_text(m.body).rstrip())
     lines.append("\n--- history")
     lines += [
-        f"{when(a.created_at)}  {safe_line(a.summary)}  [{safe_line(a.process)}]"
+        f"{when(a.created_at)}  {safe_line(a.sentence(zone))}  [{safe_line(a.process)}]"
         for a in detail.audit
     ]
     # every line above is already safe: echo_text is the belt to those braces (a field added

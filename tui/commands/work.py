@@ -31,6 +31,7 @@ from tui.cli import (
 
 if TYPE_CHECKING:
     from models.db import Store
+    from models.tables import Ticket
 
 T = TypeVar("T")
 
@@ -114,35 +115,93 @@ def _with_body(func: Callable[..., None]) -> Callable[..., None]:
 @click.command("take")
 @click.argument("number", type=ID)
 @_expect
+@click.option(
+    "--take-over",
+    is_flag=True,
+    help="Take it even from the colleague it is assigned to (refused otherwise).",
+)
 @common_options
-def take_command(number: int, expected_version: int | None) -> None:
-    """Take ticket NUMBER (you become its assignee)."""
+def take_command(number: int, expected_version: int | None, take_over: bool) -> None:
+    """Take ticket NUMBER (you become its assignee).
+
+    A ticket assigned to a colleague is refused (exit 1) unless --take-over: ten racing `take`
+    commands leave it with one technician, and nobody loses a ticket without deciding to.
+    """
     from models import actions
 
     actor = acting_technician()
-    ticket = _run(lambda s: actions.take(s, number, actor, expected_version=expected_version))
+
+    def take(store: Store) -> Ticket:
+        try:
+            return actions.take(
+                store, number, actor, expected_version=expected_version, take_over=take_over
+            )
+        except actions.AssignedElsewhere as exc:
+            fail(f"{exc} (add --take-over)", 1)
+            raise
+
+    ticket = _run(take)
     click.echo(f"#{number} taken by {actor.email} (version {ticket.version})")
+
+
+_allow_secret = click.option(
+    "--allow-secret",
+    is_flag=True,
+    help="Save the text even if it seems to contain a password, key or token (refused otherwise).",
+)
 
 
 @click.command("reply")
 @click.argument("number", type=ID)
 @_with_body
 @_expect
+@click.option(
+    "--follow-up",
+    is_flag=True,
+    help="The ticket is already answered and this adds to that answer (refused otherwise).",
+)
+@_allow_secret
 @common_options
 def reply_command(
-    number: int, body: str | None, body_file: Path | None, expected_version: int | None
+    number: int,
+    body: str | None,
+    body_file: Path | None,
+    expected_version: int | None,
+    follow_up: bool,
+    allow_secret: bool,
 ) -> None:
-    """Email the customer on ticket NUMBER (queued in the outbox)."""
+    """Email the customer on ticket NUMBER (queued in the outbox).
+
+    A reply answers a waiting customer: on a ticket that is already answered (a colleague's
+    reply, or a racing `reply`, got there first) it is refused (exit 1) unless --follow-up. A
+    text that seems to contain a credential is refused (exit 65) unless --allow-secret.
+    """
     from models import work
 
     actor = acting_technician()
     text = _body(body, body_file)
     config = loaded_config()
-    result = _run(
-        lambda s: work.reply(
-            s, number, actor, text, expected_version=expected_version, config=config
-        )
-    )
+
+    def send(store: Store) -> work.ReplyResult:
+        try:
+            return work.reply(
+                store,
+                number,
+                actor,
+                text,
+                expected_version=expected_version,
+                config=config,
+                follow_up=follow_up,
+                allow_secret=allow_secret,
+            )
+        except work.AlreadyAnswered as exc:
+            fail(f"{exc} (reply --follow-up)", 1)
+            raise
+        except work.LooksLikeSecret as exc:
+            fail(f"{exc} (or --allow-secret)", EX_DATAERR)
+            raise
+
+    result = _run(send)
     first = ""
     if result.first_response:
         first = " · first response " + ("in time" if result.first_response_met else "late")
@@ -156,16 +215,39 @@ def reply_command(
 @click.argument("number", type=ID)
 @_with_body
 @_expect
+@_allow_secret
 @common_options
 def note_command(
-    number: int, body: str | None, body_file: Path | None, expected_version: int | None
+    number: int,
+    body: str | None,
+    body_file: Path | None,
+    expected_version: int | None,
+    allow_secret: bool,
 ) -> None:
-    """Add an internal note to ticket NUMBER (never mailed)."""
+    """Add an internal note to ticket NUMBER (never mailed).
+
+    A text that seems to contain a credential is refused (exit 65) unless --allow-secret.
+    """
     from models import work
 
     actor = acting_technician()
     text = _body(body, body_file)
-    ticket = _run(lambda s: work.note(s, number, actor, text, expected_version=expected_version))
+
+    def add(store: Store) -> Ticket:
+        try:
+            return work.note(
+                store,
+                number,
+                actor,
+                text,
+                expected_version=expected_version,
+                allow_secret=allow_secret,
+            )
+        except work.LooksLikeSecret as exc:
+            fail(f"{exc} (or --allow-secret)", EX_DATAERR)
+            raise
+
+    ticket = _run(add)
     click.echo(f"#{number} note added (version {ticket.version})")
 
 
@@ -179,10 +261,15 @@ def close_command(number: int, reason: str | None, expected_version: int | None)
     from models import actions
 
     actor = acting_technician()
-    ticket = _run(
-        lambda s: actions.close(s, number, actor, expected_version=expected_version, reason=reason)
+    closed = _run(
+        lambda s: actions.close_ticket(
+            s, number, actor, expected_version=expected_version, reason=reason
+        )
     )
-    click.echo(f"#{number} closed (version {ticket.version})")
+    revoked = " · its RSAA revoked" if closed.revoke_reminder else ""
+    click.echo(f"#{number} closed{revoked} (version {closed.ticket.version})")
+    if closed.revoke_reminder:  # what revoking left to undo by hand, as `rsaa revoke` says it
+        click.echo(f"reminder: {closed.revoke_reminder}")
 
 
 @click.command("reopen")

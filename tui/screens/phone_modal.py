@@ -48,6 +48,15 @@ R = TypeVar("R")
 HISTORY_LINES = 4  # the latest decisions and calls; the detail pane has the full history
 
 
+# what declining with the standard reply does to the ticket, said before it is saved
+_ANSWERS_HINT = {
+    False: "The ticket keeps waiting in the queue and its first-response clock keeps running:"
+    " the notice is not an answer.",
+    True: "The reply becomes the first response (if none yet) and the ticket leaves the waiting"
+    " queue.",
+}
+
+
 def _stamp(at: float, zone: str) -> str:
     return dt.datetime.fromtimestamp(at, zoneinfo.ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M")
 
@@ -70,6 +79,7 @@ class PhoneModal(TicketDialog):
     PhoneModal #reply-preview { margin-left: 17; padding-left: 1; color: $text-muted;
         border-left: outer $panel-lighten-2; height: auto; }
     PhoneModal.-no-reply #reply-preview { display: none; }
+    PhoneModal.-no-reply #reply_answers, PhoneModal.-no-reply #answers-hint { display: none; }
     PhoneModal #call-notes { height: 3; background: $boost; }
     """
 
@@ -136,6 +146,13 @@ class PhoneModal(TicketDialog):
             yield Static(
                 Text(safe_text(decline_reply_text(self.ctx.config)).rstrip()), id="reply-preview"
             )
+            yield Checkbox(
+                "the reply answers the customer (first response)",
+                value=False,
+                id="reply_answers",
+                compact=True,
+            )
+            yield Static(Text(_ANSWERS_HINT[False]), id="answers-hint", classes="dialog-note")
         with TabPane("Log call", id="call"):
             yield FieldRow(
                 "Duration (min)",
@@ -372,6 +389,10 @@ class PhoneModal(TicketDialog):
     def _reply_toggled(self, event: Checkbox.Changed) -> None:
         self.set_class(not event.value, "-no-reply")
 
+    @on(Checkbox.Changed, "#reply_answers")
+    def _answers_toggled(self, event: Checkbox.Changed) -> None:
+        self.query_one("#answers-hint", Static).update(Text(_ANSWERS_HINT[event.value]))
+
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:
         event.stop()
@@ -436,6 +457,7 @@ class PhoneModal(TicketDialog):
         ctx, version, ticket = self.ctx, self.detail.version, self.number
         reason = self.value("reason")
         send = self.query_one("#send_reply", Checkbox).value
+        answers = send and self.query_one("#reply_answers", Checkbox).value
 
         def job() -> PhoneResult:
             return decline_phone(
@@ -444,6 +466,7 @@ class PhoneModal(TicketDialog):
                 ctx.actor,
                 reason=reason,
                 send_reply=send,
+                reply_answers=answers,
                 expected_version=version,
                 at=ctx.clock(),
                 config=ctx.config,
@@ -452,6 +475,11 @@ class PhoneModal(TicketDialog):
         outcome = f"Phone declined on #{ticket}"
         if send:
             outcome += f"; reply to {safe_line(self.detail.requester_email)} queued"
+            outcome += (
+                " (the first response: the ticket leaves the waiting queue)"
+                if answers
+                else " (the ticket keeps waiting for an answer)"
+            )
         self._run(job, lambda _result: outcome, "saving the decline…")
 
     def _log_call(self) -> None:

@@ -20,6 +20,7 @@ from models.actions import ActionError, Conflict
 from models.changes import ChangeFeed
 from models.db import StoreError
 from models.queue import load_queue, load_rows
+from models.sanitize import safe_line
 from tui.messages import QueueLoaded, TicketsChanged
 from tui.widgets.detail import DetailPane
 from tui.widgets.header import HeaderBar
@@ -208,12 +209,33 @@ class QueueScreen(Screen[None]):
             feed.close()
 
     def on_tickets_changed(self, message: TicketsChanged) -> None:
+        self._notice_taken_over(message)
         found = {row.number for row in message.rows}
         self.queue.upsert(message.rows, gone=message.numbers - found)
         self.refresh_header()
         current = self.detail.number
         if current is not None and current in message.numbers:
             self.detail.reload()
+
+    def _notice_taken_over(self, message: TicketsChanged) -> None:
+        """A colleague took over a ticket of mine: say so (it arrives through the change feed)."""
+        me = self.sd.ctx.actor.email.lower()
+        for row in message.rows:
+            before = self.queue.row(row.number)
+            if (
+                before is not None
+                and before.assignee == me
+                and row.assignee is not None
+                and row.assignee != me
+            ):
+                self.notify(
+                    f"#{row.number} ({safe_line(row.subject)[:60]}) was taken over by "
+                    f"{row.assignee}",
+                    title="No longer yours",
+                    severity="warning",
+                    timeout=15,
+                    markup=False,  # customer text
+                )
 
     # ------------------------------------------------------------------ time
 
@@ -352,12 +374,43 @@ class QueueScreen(Screen[None]):
         )
 
     def action_take(self) -> None:
+        """Take the ticket; one a colleague holds only after a confirm (they get a notice)."""
         from models import actions
+        from tui.screens.prompts import Confirm
 
         ctx = self.sd.ctx
-        self._act(
-            "#{number} is yours",
-            lambda n, v: actions.take(ctx.store, n, ctx.actor, expected_version=v, at=ctx.clock()),
+        target = self._ticket()
+        if target is None:
+            return
+        number, version = target
+        shown = self.detail.detail if self.detail.number == number else None
+        row = self.queue.current
+        holder = shown.assignee if shown is not None else row.assignee if row else None
+
+        def take(take_over: bool) -> None:
+            self.run_ticket_action(
+                f"#{number} is yours",
+                lambda: actions.take(
+                    ctx.store,
+                    number,
+                    ctx.actor,
+                    expected_version=version,
+                    at=ctx.clock(),
+                    take_over=take_over,
+                ),
+                number=number,
+            )
+
+        if holder is None or holder == ctx.actor.email.lower():
+            take(False)
+            return
+        self.app.push_screen(
+            Confirm(
+                f"#{number} is assigned to {holder}. Take it over? They are told.",
+                yes="Take over",
+                default=False,
+            ),
+            lambda yes: take(True) if yes else None,
         )
 
     def _open_editor(self, mode: str) -> None:
@@ -386,15 +439,23 @@ class QueueScreen(Screen[None]):
         number, version = target
         ctx = self.sd.ctx
 
+        def close() -> None:
+            closed = actions.close_ticket(
+                ctx.store, number, ctx.actor, expected_version=version, at=ctx.clock()
+            )
+            if closed.revoke_reminder:  # as a manual revoke shows it: undo the access by hand
+                self.app.call_from_thread(
+                    self.notify,
+                    f"Now, on the customer's side: {closed.revoke_reminder}",
+                    title=f"#{number}: its RSAA was revoked",
+                    severity="warning",
+                    timeout=60,
+                    markup=False,
+                )
+
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.run_ticket_action(
-                    f"#{number} closed (any active RSAA revoked)",
-                    lambda: actions.close(
-                        ctx.store, number, ctx.actor, expected_version=version, at=ctx.clock()
-                    ),
-                    number=number,
-                )
+                self.run_ticket_action(f"#{number} closed", close, number=number)
 
         self.app.push_screen(
             Confirm(
@@ -461,43 +522,13 @@ class QueueScreen(Screen[None]):
         )
 
     def action_schedule(self) -> None:
-        from models.triage import schedule_appointment
-        from tui.screens.prompts import AskReason
-
-        target = self._ticket()
-        if target is None:
+        """Always in the customer's zone (the modal loads it), whether the pane is open or not."""
+        number = self.current_number()
+        if number is None:
             return
-        number, _version = target
-        ctx = self.sd.ctx
-        detail = self.detail.detail if self.detail.number == number else None
-        zone = (detail.customer.timezone if detail and detail.customer else None) or ctx.zone
+        from tui.screens.prompts import ScheduleModal
 
-        def given(text: str | None) -> None:
-            if not text:
-                return
-            when, _, note = text.partition(";")
-            self.run_ticket_action(
-                f"#{number} scheduled {when.strip()} ({zone})",
-                lambda: schedule_appointment(
-                    ctx.store,
-                    number,
-                    ctx.actor,
-                    when.strip(),
-                    zone,
-                    60,
-                    note.strip() or None,
-                    at=ctx.clock(),
-                ),
-                number=number,
-            )
-
-        self.app.push_screen(
-            AskReason(
-                f"Schedule #{number} — local time in {zone}",
-                placeholder="YYYY-MM-DD HH:MM; optional note",
-            ),
-            given,
-        )
+        self.app.push_screen(ScheduleModal(self.sd.ctx, number), self._modal_done)
 
     def action_rsaa(self) -> None:
         number = self.current_number()

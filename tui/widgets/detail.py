@@ -7,7 +7,6 @@ markup. Loading runs in a thread worker; the pane shows the last loaded state me
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -96,6 +95,13 @@ class DetailPane(Vertical):
         self._loading_editor = False
         self._pending_edit: str | None = None  # `r`/`n` pressed before the ticket loaded
         self._head_plain = ""
+        # the ticket as the technician saw it when starting to write: a reply is checked
+        # against this version, not the one the pane has refreshed to since
+        self._base_version: int | None = None
+        self._base_answered = False  # already answered then: the reply is a follow-up
+        self._changed_while_writing: str | None = None
+        self._editor_title = ""
+        self._draft_withheld: str | None = None  # what kept the last draft from being saved
 
     @property
     def sd(self) -> ShiftdeskApp:
@@ -163,6 +169,7 @@ class DetailPane(Vertical):
         self.detail = detail
         self.notices = message.notices
         self.render_detail()
+        self._check_base(detail)
         if message.draft and not self.editor.text and self.mode == "reply":
             self._set_editor_text(message.draft)
         if self._pending_edit is not None:
@@ -300,6 +307,19 @@ class DetailPane(Vertical):
                     f"\n  call by {call.technician} {when(call.called_at, zone)}, "
                     f"{call.duration_seconds // 60} min · {safe_line(call.notes)}"
                 )
+        if detail.appointments:
+            extra.append("\nSessions  ", style="bold")
+            for index, appointment in enumerate(detail.appointments):
+                upcoming = appointment.starts_at + appointment.duration_minutes * 60 >= now
+                extra.append(
+                    ("" if index == 0 else "\n          ") + safe_line(appointment.local_text()),
+                    style="" if upcoming else "dim",
+                )
+                extra.append(
+                    f" · by {safe_line(appointment.technician)}"
+                    + (f" · {safe_line(appointment.note)}" if appointment.note else ""),
+                    style="dim",
+                )
         active = detail.active_rsaa
         if active is not None:
             from models.rsaa import span_text
@@ -359,12 +379,9 @@ class DetailPane(Vertical):
 
         parts.append(Text("\n── History " + "─" * 29, style="dim"))
         for event in detail.audit[-30:]:
-            line = Text(f"{when(event.created_at, zone)}  {event.summary}", style="dim")
-            if event.detail:
-                shown = {k: v for k, v in event.detail.items() if v not in (None, "", False)}
-                if shown:
-                    line.append(f"  {safe_line(json.dumps(shown, ensure_ascii=False))[:80]}")
-            line.append(f"  [{safe_line(event.process)}]")
+            line = Text(f"{when(event.created_at, zone)}  ", style="dim")
+            line.append(safe_line(event.sentence(ctx.zone)))
+            line.append(f"  [{safe_line(event.process)}]", style="dim")
             parts.append(line)
         return Group(*parts)
 
@@ -385,17 +402,57 @@ class DetailPane(Vertical):
         elif mode == "reply":
             assert self.detail is not None
             title = f"Reply to {safe_line(self.detail.requester_email)}"
+            if self.detail.status == "answered":
+                title += " (a follow-up: already answered)"
         else:
             title = "Internal note"
-        self.query_one("#editor-title", Label).update(
-            Text(f"{title} · ctrl+s sends · esc leaves (draft kept)")
-        )
+        if loaded:
+            assert self.detail is not None
+            self._set_base(self.detail)
+        self._editor_title = f"{title} · ctrl+s sends · esc leaves (draft kept)"
+        self._show_editor_title()
         self.add_class("-editing")
         # focus now, not via call_later (Widget.focus): keys already queued behind the "r"
         # must reach the editor, not the queue
         self.screen.set_focus(self.editor)
         if loaded and mode == "reply" and not self.editor.text:
             self.reload()  # picks up a stored draft
+
+    def _set_base(self, detail: TicketDetail) -> None:
+        self._base_version = detail.version
+        self._base_answered = detail.status == "answered"
+        self._changed_while_writing = None
+
+    def _check_base(self, detail: TicketDetail) -> None:
+        """A reload while the technician writes: say so at once if the ticket moved on."""
+        if (
+            not self.has_class("-editing")
+            or self._base_version is None
+            or detail.version == self._base_version
+        ):
+            return
+        last = detail.audit[-1] if detail.audit else None
+        what = last.sentence(self.sd.ctx.zone).rstrip(".") if last else "it changed"
+        if what == self._changed_while_writing:
+            return
+        self._changed_while_writing = what
+        self._show_editor_title()
+        self.notify(
+            f"#{detail.number} changed while you were writing: {safe_line(what)}. "
+            "ctrl+s asks before sending.",
+            title="The ticket moved on",
+            severity="warning",
+            timeout=10,
+            markup=False,
+        )
+
+    def _show_editor_title(self) -> None:
+        title = Text(self._editor_title)
+        if self._changed_while_writing:
+            title = Text("⚠ changed since you started: ", style="bold yellow")
+            title.append(safe_line(self._changed_while_writing), style="yellow")
+            title.append(" · ctrl+s asks first · esc leaves")
+        self.query_one("#editor-title", Label).update(title)
 
     def stop_editing(self, keep_visible: bool = True) -> None:
         if not keep_visible:
@@ -417,7 +474,24 @@ class DetailPane(Vertical):
 
     def save_draft_now(self) -> None:
         if self.number is not None and self.mode == "reply":
-            self.save_draft(self.number, self.editor.text)
+            from models.credentials import find_credential
+
+            text = self.editor.text
+            found = find_credential(text)
+            if found is not None:  # never stored, not even as a draft: say so once
+                if self._draft_withheld != found:
+                    self._draft_withheld = found
+                    self.notify(
+                        f"The draft seems to contain {found}: it is not saved while it does "
+                        "(shiftdesk never stores credentials).",
+                        title="Draft not saved",
+                        severity="warning",
+                        timeout=8,
+                        markup=False,
+                    )
+                return
+            self._draft_withheld = None
+            self.save_draft(self.number, text)
 
     @work(thread=True, group="draft", exit_on_error=False)
     def save_draft(self, number: int, text: str) -> None:
@@ -450,10 +524,90 @@ class DetailPane(Vertical):
             return
         if self._draft_timer is not None:
             self._draft_timer.stop()
-        self.submit(self.detail.number, self.detail.version, self.mode, text)
+        if self._base_version is None:
+            self._set_base(self.detail)
+        self._confirm_and_submit(self.detail, self.mode, text)
+
+    def _confirm_and_submit(self, detail: TicketDetail, mode: str, text: str) -> None:
+        """Ask before saving a text that seems to carry a credential, then before sending on a
+        ticket that moved on since the technician started writing; then submit."""
+        from models.credentials import find_credential
+        from tui.screens.prompts import Confirm
+
+        what = "reply" if mode == "reply" else "note"
+        found = find_credential(text)
+        moved = self._base_version is not None and detail.version != self._base_version
+
+        def after_secret(allow: bool | None) -> None:
+            if not allow:
+                self.notify(f"Not saved: the {what} is still in the editor", timeout=4)
+                return
+            if not moved:
+                self.submit(
+                    detail.number,
+                    self._base_version or detail.version,
+                    mode,
+                    text,
+                    follow_up=self._base_answered,
+                    allow_secret=found is not None,
+                )
+                return
+            change = self._changed_while_writing or "it changed"
+            follow = mode == "reply" and detail.status == "answered"
+
+            def send_anyway(yes: bool | None) -> None:
+                if not yes:
+                    self.notify(f"Not sent: the {what} is still in the editor", timeout=4)
+                    return
+                self.submit(
+                    detail.number,
+                    detail.version,  # the version the technician has now been shown
+                    mode,
+                    text,
+                    follow_up=follow,
+                    allow_secret=found is not None,
+                )
+
+            self.app.push_screen(
+                Confirm(
+                    f"#{detail.number} changed since you started writing: {change}.\n"
+                    + (
+                        "It is answered now: send yours as a follow-up?"
+                        if follow
+                        else f"Send your {what} anyway?"
+                    ),
+                    yes="Send anyway" if mode == "reply" else "Save anyway",
+                    default=False,
+                ),
+                send_anyway,
+            )
+
+        if found is None:
+            after_secret(True)
+            return
+        self.app.push_screen(
+            Confirm(
+                f"This {what} seems to contain {found}. shiftdesk never stores credentials: "
+                "share them with the customer another way.\n"
+                + ("Send it anyway?" if mode == "reply" else "Save it anyway?"),
+                yes="Send anyway" if mode == "reply" else "Save anyway",
+                no="Edit",
+                default=False,
+            ),
+            after_secret,
+        )
 
     @work(thread=True, group="send", exit_on_error=False)
-    def submit(self, number: int, version: int, mode: str, text: str) -> None:
+    def submit(
+        self,
+        number: int,
+        version: int,
+        mode: str,
+        text: str,
+        *,
+        follow_up: bool = False,
+        allow_secret: bool = False,
+    ) -> None:
         from models import work
 
         ctx = self.sd.ctx
@@ -467,6 +621,8 @@ class DetailPane(Vertical):
                     expected_version=version,
                     config=ctx.config,
                     at=ctx.clock(),
+                    follow_up=follow_up,
+                    allow_secret=allow_secret,
                 )
                 outcome = f"Reply to #{number} queued for {result.to_address}"
                 if result.first_response:
@@ -475,7 +631,13 @@ class DetailPane(Vertical):
                     )
             else:
                 work.note(
-                    ctx.store, number, ctx.actor, text, expected_version=version, at=ctx.clock()
+                    ctx.store,
+                    number,
+                    ctx.actor,
+                    text,
+                    expected_version=version,
+                    at=ctx.clock(),
+                    allow_secret=allow_secret,
                 )
                 outcome = f"Note added to #{number}"
         except Conflict as exc:
@@ -499,6 +661,7 @@ class DetailPane(Vertical):
         self.app.call_from_thread(self._sent, outcome)
 
     def _sent(self, outcome: str) -> None:
+        self._base_version, self._changed_while_writing = None, None
         self._set_editor_text("")
         self.remove_class("-editing")
         self.notify(outcome, timeout=5)

@@ -20,29 +20,20 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual.worker import Worker
 
+from models.timefmt import parse_local_time
+
 T = TypeVar("T")
 
 WALL_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def parse_wall_minute(text: str, zone: str) -> float:
-    """'YYYY-MM-DD HH:MM' as a wall time in `zone` (fold=0) -> epoch seconds. ValueError if bad.
+    """'YYYY-MM-DD HH:MM' as a wall time in `zone` -> epoch seconds. ValueError if bad.
 
-    fold=0 is the house rule: an ambiguous time is its first occurrence and a time in a DST gap
-    is pushed forward by the gap (the form shows the converted time, so the technician sees it).
+    `models.timefmt.parse_local_time`, the product's one local-time parser: a time in a DST gap
+    or in a repeated hour is refused with the reason (the forms show it under the field).
     """
-    cleaned = " ".join(text.replace("T", " ").split())
-    try:
-        naive = dt.datetime.strptime(cleaned, WALL_FORMAT)
-    except ValueError:
-        raise ValueError(f"{text.strip()!r} is not a time as YYYY-MM-DD HH:MM") from None
-    try:
-        tz = zoneinfo.ZoneInfo(zone.strip())
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"{zone.strip()!r} is not an IANA time zone (e.g. Europe/Berlin)"
-        ) from None
-    return naive.replace(tzinfo=tz, fold=0).timestamp()
+    return parse_local_time(text, zone)
 
 
 def format_wall_minute(at: float, zone: str) -> str:

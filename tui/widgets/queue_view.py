@@ -231,6 +231,10 @@ class QueueView(ScrollView, can_focus=True):
     def current(self) -> QueueRow | None:
         return self.row_at(self.cursor)
 
+    def row(self, number: int) -> QueueRow | None:
+        """Ticket `number`'s row as the queue holds it now (visible or not)."""
+        return self._rows.get(number)
+
     def set_rows(self, rows: Iterable[QueueRow], *, complete: bool = True) -> None:
         """Replace every row (keeps the cursor on the same ticket when it is still there)."""
         self.set_data(build_queue_data(rows, self.policy), complete=complete)
