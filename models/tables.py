@@ -203,6 +203,8 @@ class OutboxEntry(SQLModel, table=True):
     status: str = "queued"  # queued | sent | failed (permanent)
     attempts: int = 0
     next_attempt_at: float
+    # a delivery worker's lease: nobody else sends this message before then (models.outbox)
+    claimed_until: float | None = None
     last_error: str | None = None
     created_at: float
     sent_at: float | None = None

@@ -178,10 +178,14 @@ def reopen_command(number: int, expected_version: int | None) -> None:
 
 
 @click.command("outbox")
-@click.option("--flush", is_flag=True, help="Deliver everything due now over SMTP.")
+@click.option(
+    "--flush",
+    is_flag=True,
+    help="Attempt every queued message now over SMTP, backoff or not (like postqueue -f).",
+)
 @common_options
 def outbox_command(flush: bool) -> None:
-    """Outgoing mail: how many wait and why; --flush delivers what is due.
+    """Outgoing mail: how many wait and why; --flush attempts every queued message now.
 
     Exits 75 when messages are still waiting after a flush (the SMTP server refused or was
     unreachable), so a cron job can tell.
@@ -191,7 +195,7 @@ def outbox_command(flush: bool) -> None:
     with _store() as store:
         if flush:
             config = loaded_config()
-            report = asyncio.run(deliver_all_due(store, config.smtp))
+            report = asyncio.run(deliver_all_due(store, config.smtp, force=True))
             click.echo(
                 f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}"
                 + (f", skipped {report.skipped} (another worker)" if report.skipped else "")
