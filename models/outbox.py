@@ -195,7 +195,7 @@ def _load_due(
     ]
     if force:
         conditions.append(col(OutboxEntry.id) > after_id)
-        order = [col(OutboxEntry.id)]
+        order: list[Any] = [col(OutboxEntry.id)]
     else:
         conditions.append(col(OutboxEntry.next_attempt_at) <= at)
         order = [col(OutboxEntry.next_attempt_at), col(OutboxEntry.id)]
