@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from email import policy
 from email.headerregistry import HeaderRegistry
+from email.message import EmailMessage
 from email.message import Message as MimePart
-from email.parser import BytesParser
 from email.policy import EmailPolicy
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
@@ -28,13 +28,15 @@ from typing import Any
 from models.limits import (  # noqa: F401  (re-exported)
     MAX_ATTACHMENT_BYTES,
     MAX_HEADER_CHARS,
+    MAX_HEADER_FIELDS,
+    MAX_HEADER_PARSE_CHARS,
     MAX_MESSAGE_BYTES,
+    MAX_MIME_DEPTH,
     MAX_MIME_PARTS,
     MAX_SUBJECT_CHARS,
     Limits,
 )
 
-_PART_HEADER = re.compile(rb"^content-type:", re.IGNORECASE | re.MULTILINE)
 _MSGID = re.compile(r"<[^<>\s]+>")
 
 
@@ -411,19 +413,179 @@ def _auto_reason(msg: MimePart, headers: _Headers, sender: str) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- bounded MIME split
+#
+# The stdlib parser keeps every line of a body as its own str until the part ends (~55 bytes per
+# line: a 25 MB message of short lines peaks near 1 GB), makes a Message per part whatever its
+# headers (header-less parts slip past any count of "Content-Type:"), re-parses a Content-Type of
+# any length (quadratic: minutes) and recurses without bound. `split_message` builds the same
+# Message tree itself: header blocks go through the policy's own header_source_parse (so values
+# read exactly as the stdlib parser gives them), bodies stay one slice each, and parts, nesting
+# and header fields are counted as they are made, whatever their headers say.
+
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
+# email.feedparser's headerRE: a line that does not match ends the header block
+_HEADER_START = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
+_LINE_ENDINGS = (b"\r\n", b"\n", b"\r")
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.parts = 0
+        self.fields = 0
+
+    def part(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_MIME_PARTS:
+            raise Unusable(f"more than {MAX_MIME_PARTS} MIME parts")
+
+
+def _read_headers(msg: MimePart, raw: bytes, start: int, end: int, budget: _Budget) -> int:
+    """The header fields of the part in raw[start:end] into `msg`, the way email.feedparser
+    reads them (folded lines joined, the block ends at a blank line or at the first line that
+    cannot be a header), each value cut at MAX_HEADER_PARSE_CHARS. Returns where the body
+    starts."""
+    field: list[str] = []
+    length = 0
+
+    def flush() -> None:
+        if field:
+            name, value = POLICY.header_source_parse(field)
+            msg.set_raw(name, value[:MAX_HEADER_PARSE_CHARS])
+
+    for match in _LINE.finditer(raw, start, end):
+        line = match.group()
+        if not line:
+            break
+        if line in _LINE_ENDINGS:
+            flush()
+            return match.end()
+        if not _HEADER_START.match(line):
+            flush()
+            return match.start()  # feedparser: a missing separator, the body starts here
+        if line[:1] in (b" ", b"\t"):
+            if field and length < MAX_HEADER_PARSE_CHARS:
+                field.append(line[:MAX_HEADER_PARSE_CHARS].decode("ascii", "surrogateescape"))
+                length += len(line)
+            continue
+        flush()
+        field, length = [], 0
+        if line.startswith(b"From ") or line.startswith(b":"):
+            continue  # an mbox envelope line or a nameless field: the stdlib skips both
+        budget.fields += 1
+        if budget.fields > MAX_HEADER_FIELDS:
+            raise Unusable(f"more than {MAX_HEADER_FIELDS} header fields")
+        field = [line[:MAX_HEADER_PARSE_CHARS].decode("ascii", "surrogateescape")]
+        length = len(line)
+    flush()
+    return end
+
+
+def _boundary_pattern(boundary: str) -> re.Pattern[bytes]:
+    # a delimiter line: the line ending before it belongs to it (RFC 2046 5.1.1)
+    quoted = re.escape(boundary.encode("utf-8", "surrogateescape"))
+    return re.compile(
+        rb"(?:^|\r\n|\r|\n)--" + quoted + rb"(--)?[ \t]*(?:\r\n|\r|\n|\Z)", re.MULTILINE
+    )
+
+
+def _split_part(
+    raw: bytes, start: int, end: int, budget: _Budget, depth: int, default_type: str
+) -> MimePart:
+    if depth > MAX_MIME_DEPTH:
+        raise Unusable(f"MIME structure nested too deeply (over {MAX_MIME_DEPTH} levels)")
+    budget.part()
+    msg = EmailMessage(policy=POLICY)
+    if default_type != "text/plain":
+        msg.set_default_type(default_type)
+    body_start = _read_headers(msg, raw, start, end, budget)
+    try:
+        ctype = msg.get_content_type()
+    except Exception:
+        ctype = "text/plain"
+    if ctype.startswith("multipart/"):
+        try:
+            boundary = msg.get_boundary()
+        except Exception:
+            boundary = None
+        children = _split_multipart(raw, body_start, end, budget, depth, ctype, boundary)
+        if children is not None:
+            msg.set_payload(list[MimePart | str](children))
+            return msg
+    elif ctype == "message/delivery-status":
+        msg.set_payload(list[MimePart | str](_status_blocks(raw, body_start, end, budget)))
+        return msg
+    elif ctype.startswith("message/"):
+        msg.set_payload([_split_part(raw, body_start, end, budget, depth + 1, "text/plain")])
+        return msg
+    msg.set_payload(raw[body_start:end].decode("ascii", "surrogateescape"))
+    return msg
+
+
+def _status_blocks(raw: bytes, start: int, end: int, budget: _Budget) -> list[MimePart]:
+    """A delivery status: blocks of header fields, one header-only Message each (as the stdlib
+    parser gives it)."""
+    blocks: list[MimePart] = []
+    position = start
+    while position < end:
+        budget.part()
+        block = EmailMessage(policy=POLICY)
+        next_position = _read_headers(block, raw, position, end, budget)
+        blocks.append(block)
+        if next_position <= position:
+            break  # a line that is no header: the stdlib parser ends the status there too
+        position = next_position
+    return blocks
+
+
+def _split_multipart(
+    raw: bytes,
+    start: int,
+    end: int,
+    budget: _Budget,
+    depth: int,
+    ctype: str,
+    boundary: str | None,
+) -> list[MimePart] | None:
+    """The parts between the delimiter lines; None when there is no usable boundary (the
+    whole body then stays text, as the stdlib parser leaves it)."""
+    if not boundary:
+        return None
+    pattern = _boundary_pattern(boundary)
+    child_type = "message/rfc822" if ctype == "multipart/digest" else "text/plain"
+    children: list[MimePart] = []
+    part_start: int | None = None
+    found = False
+    for match in pattern.finditer(raw, start, end):
+        found = True
+        if part_start is not None:
+            children.append(
+                _split_part(raw, part_start, match.start(), budget, depth + 1, child_type)
+            )
+        part_start = None
+        if match.group(1):  # the close delimiter: the rest is epilogue
+            break
+        part_start = match.end()
+    if not found:
+        return None
+    if part_start is not None:  # no close delimiter: the last part runs to the end
+        children.append(_split_part(raw, part_start, end, budget, depth + 1, child_type))
+    return children
+
+
+def split_message(raw: bytes) -> MimePart:
+    """The message as an email.message tree, within MAX_MIME_PARTS parts, MAX_MIME_DEPTH levels
+    and MAX_HEADER_FIELDS header fields (Unusable beyond them)."""
+    return _split_part(raw, 0, len(raw), _Budget(), 0, "text/plain")
+
+
 def parse_message(raw: bytes, limits: Limits = Limits()) -> ParsedMail:
     """Parse one message. Raises Unusable (empty, over the size limit, no sender)."""
     if len(raw) > limits.max_message_bytes:
         raise Unusable(f"message is over the {limits.max_message_bytes}-byte limit")
     if not raw.strip():
         raise Unusable("empty message")
-    parts = len(_PART_HEADER.findall(raw))
-    if parts > MAX_MIME_PARTS:
-        raise Unusable(f"{parts} MIME parts, over the limit of {MAX_MIME_PARTS}")
-    try:
-        msg = BytesParser(policy=POLICY).parsebytes(raw)
-    except RecursionError:
-        raise Unusable("MIME structure nested too deeply") from None
+    msg = split_message(raw)
     headers = _Headers(msg)
     if not headers.pairs:
         raise Unusable("no headers")
@@ -439,10 +601,7 @@ def parse_message(raw: bytes, limits: Limits = Limits()) -> ParsedMail:
             date = parsedate_to_datetime(date_text).timestamp()
         except (TypeError, ValueError, IndexError, OverflowError):
             date = None
-    try:
-        body, attachments = _body_of(msg, limits, 0)
-    except RecursionError:
-        raise Unusable("MIME structure nested too deeply") from None
+    body, attachments = _body_of(msg, limits, 0)
     in_reply_to = headers.raw("In-Reply-To")
     references = headers.raw("References")
     return ParsedMail(
