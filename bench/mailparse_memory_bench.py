@@ -91,7 +91,7 @@ def huge_content_type(size: int) -> bytes:
 
 
 def big_attachment(size: int) -> bytes:
-    data = base64.encodebytes(b"\x00\x01" * ((size * 3 // 4 - 2000) // 2))
+    data = base64.encodebytes(b"\x00\x01" * (int(size / 1.36 - 2000) // 2))
     return (
         HEAD % 10
         + b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
@@ -137,7 +137,17 @@ print(json.dumps({"seconds": elapsed, "rss_mb": peak, "code": outcome.code, "lin
 """
 
 
+def _write(name: str, size: int, path: str) -> None:
+    """Child mode: build one shape into a file (the measuring parent must stay small: a forked
+    child starts with its parent's peak RSS as its own ru_maxrss)."""
+    builders = {"(plain message)": lambda _size: HEAD % 0 + b"\r\nhello\r\n", **SHAPES}
+    Path(path).write_bytes(builders[name](size))
+
+
 def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--write":
+        _write(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=float, default=25.0, help="MB per message (default 25)")
     parser.add_argument("--only", choices=sorted(SHAPES), action="append")
@@ -146,15 +156,17 @@ def main() -> None:
     size = int(args.size * 1024 * 1024) - 1024
     with tempfile.TemporaryDirectory() as tmp:
         # the baseline: the same child with a one-line message
-        shapes = {"(plain message)": lambda _size: HEAD % 0 + b"\r\nhello\r\n", **SHAPES}
+        shapes = ["(plain message)", *SHAPES]
         print(f"{'shape':26} {'MB':>6} {'seconds':>8} {'peak RSS MB':>12}  outcome")
         worst = 0.0
-        for name, build in shapes.items():
+        for name in shapes:
             if args.only and name not in args.only:
                 continue
-            raw = build(size)
             path = Path(tmp) / f"{name}.eml"
-            path.write_bytes(raw)
+            subprocess.run(
+                [sys.executable, __file__, "--write", name, str(size), str(path)], check=True
+            )
+            megabytes = path.stat().st_size / 2**20
             url = f"sqlite:///{Path(tmp) / (name + '.db')}"
             try:
                 done = subprocess.run(
@@ -164,16 +176,16 @@ def main() -> None:
                     timeout=args.timeout,
                 )
             except subprocess.TimeoutExpired:
-                print(f"{name:26} {len(raw) / 2**20:6.1f}  > {args.timeout:.0f} s (killed)")
+                print(f"{name:26} {megabytes:6.1f}  > {args.timeout:.0f} s (killed)")
                 continue
             if done.returncode != 0:
                 tail = (done.stderr.strip().splitlines() or ["?"])[-1]
-                print(f"{name:26} {len(raw) / 2**20:6.1f}  child failed: {tail}")
+                print(f"{name:26} {megabytes:6.1f}  child failed: {tail}")
                 continue
             result = json.loads(done.stdout.strip().splitlines()[-1])
             worst = max(worst, result["rss_mb"])
             print(
-                f"{name:26} {len(raw) / 2**20:6.1f} {result['seconds']:8.2f} "
+                f"{name:26} {megabytes:6.1f} {result['seconds']:8.2f} "
                 f"{result['rss_mb']:12.0f}  {result['code']} {result['line'][:60]}"
             )
         print(f"worst peak RSS: {worst:.0f} MB (goal <= 300 MB)")

@@ -160,7 +160,7 @@ async def test_a_batch_that_outlives_a_lease_is_not_sent_twice(
 def test_config_refuses_a_sender_that_is_not_one_address(tmp_path: Path, sender: str) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[smtp]\nfrom = "' + sender.replace("\r", "\\r").replace("\n", "\\n") + '"\n')
-    with pytest.raises(ConfigError, match="smtp.from"):
+    with pytest.raises(ConfigError, match=r"smtp\.from"):
         load_config(path)
 
 

@@ -1,5 +1,6 @@
 """outbox claims apart from the retry schedule: `outbox --flush` attempts messages that are
-backing off, yet never one another worker is sending right now
+backing off, yet never one another worker is sending right now; an index for the gateway's
+global auto-reply cap
 
 Revision ID: 0005
 Revises: 0002
@@ -22,8 +23,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("claimed_until", sa.Float(), nullable=True))
+    op.create_index("ix_outbox_kind_created", "outbox", ["kind", "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_kind_created", table_name="outbox")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("claimed_until")
