@@ -160,3 +160,13 @@ def test_config_rejects_a_bad_cap(tmp_path: Path) -> None:
         load_config(path)
     path.write_text("[smtp]\nautoreply_per_hour = 3\n")
     assert load_config(path).smtp == replace(SmtpConfig(), autoreply_per_hour=3)
+
+
+def test_a_hundred_spoofed_senders_get_the_default_cap_of_twenty(store: Store) -> None:
+    """The issue's figure: 100 spoofed senders got 100 auto-replies."""
+    seed(store)
+    assert CONFIG.smtp.autoreply_per_hour == 20
+    for n in range(100):
+        raw = plain(sender=f"victim{n}@spoofed.example", message_id=f"<s{n}@x.example>")
+        assert _receive(store, raw, at=RECEIVED + n).outcome == "new"
+    assert len(_autoreplies(store)) == 20 and len(_skips(store)) == 80
