@@ -494,6 +494,10 @@ _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
 # email.feedparser's headerRE: a line that does not match ends the header block
 _HEADER_START = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
 _LINE_ENDINGS = (b"\r\n", b"\n", b"\r")
+# the headers whose parameter lists are parsed (quadratic in their length): real ones, RFC 2231
+# continued file names included, stay under 2 KB
+_PARAM_HEADERS = {"content-type", "content-disposition"}
+MAX_PARAMS_PARSE_CHARS = 8 * 1024
 
 
 class _Budget:
@@ -520,7 +524,10 @@ def _read_headers(
     def flush() -> None:
         if field:
             name, value = POLICY.header_source_parse(field)
-            msg.set_raw(name, value[:MAX_HEADER_PARSE_CHARS])
+            limit = (
+                MAX_PARAMS_PARSE_CHARS if name.lower() in _PARAM_HEADERS else MAX_HEADER_PARSE_CHARS
+            )
+            msg.set_raw(name, value[:limit])
 
     for match in _LINE.finditer(raw, start, end):
         line = match.group()
