@@ -187,3 +187,23 @@ def test_outbox_flush_with_a_bad_sender_is_one_line_exit_2(
     assert result.exit_code == 2, result.output
     assert "smtp.from" in result.output and "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_outbox_due_keeps_the_backoff_and_flush_and_due_exclude_each_other(
+    sqlite_url: str, tmp_path: Path, sink: Sink, port: int
+) -> None:
+    store = Store(sqlite_url)
+    with store.transaction() as s:
+        enqueue(s, to_address="later@c.example", subject="s", body="b", at=time.time())
+        s.execute(update(OutboxEntry).values(attempts=1, next_attempt_at=time.time() + 600))
+        enqueue(s, to_address="now@c.example", subject="s", body="b", at=time.time())
+    store.dispose()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nfrom = "s@x.example"\n')
+    common = ["--db", sqlite_url, "--config", str(config)]
+    result = CliRunner().invoke(main, ["outbox", "--due", *common])
+    assert result.exit_code == 0, result.output
+    assert "sent 1, retrying 0" in result.output and "outbox: 1 waiting" in result.output
+    assert [to for _, [to] in sink.envelopes] == ["now@c.example"]
+    both = CliRunner().invoke(main, ["outbox", "--due", "--flush", *common])
+    assert both.exit_code == 2 and "not both" in both.output
