@@ -207,3 +207,15 @@ def test_outbox_due_keeps_the_backoff_and_flush_and_due_exclude_each_other(
     assert [to for _, [to] in sink.envelopes] == ["now@c.example"]
     both = CliRunner().invoke(main, ["outbox", "--due", "--flush", *common])
     assert both.exit_code == 2 and "not both" in both.output
+
+
+async def test_a_queued_header_no_message_can_carry_fails_that_message_only(
+    store: Store, sink: Sink, port: int
+) -> None:
+    with store.transaction() as s:
+        enqueue(s, to_address="jo@c.example\r\nBcc: victim@y.example", subject="s", body="b", at=T0)
+        enqueue(s, to_address="ok@c.example", subject="s", body="b", at=T0)
+    report = await deliver_due(store, _smtp(port), now=T0)
+    assert (report.sent, report.failed) == (1, 1)
+    assert "cannot build the message" in report.errors[0]
+    assert [to for _, [to] in sink.envelopes] == ["ok@c.example"]
