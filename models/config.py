@@ -15,6 +15,7 @@ import tomllib
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,9 @@ class SmtpConfig:
     password_env: str | None = None  # name of the environment variable holding the password
     from_address: str = "support@example.com"
     timeout_seconds: float = 10.0
+    # at most this many "not entitled" auto-replies per rolling hour, whoever they go to: a
+    # flood of spoofed senders must not turn us into a backscatter source (0 = none at all)
+    autoreply_per_hour: int = 20
 
     def password(self) -> str | None:
         return os.environ.get(self.password_env) if self.password_env else None
@@ -362,6 +366,7 @@ def _smtp(raw: Mapping[str, Any]) -> SmtpConfig:
         "password_env",
         "from",
         "timeout",
+        "autoreply_per_hour",
     }
     _check_keys(raw, allowed, "smtp")
     defaults = SmtpConfig()
@@ -385,9 +390,19 @@ def _smtp(raw: Mapping[str, Any]) -> SmtpConfig:
             raise ConfigError("smtp.timeout", f"must be a positive duration, got {value!r}")
     from_address = defaults.from_address
     if "from" in raw:
-        from_address = _str(raw["from"], "smtp.from")
-        if "@" not in from_address:
-            raise ConfigError("smtp.from", f"{from_address!r} is not an email address")
+        from_address = _mailbox(raw["from"], "smtp.from")
+    autoreply_per_hour = defaults.autoreply_per_hour
+    if "autoreply_per_hour" in raw:
+        autoreply_per_hour = raw["autoreply_per_hour"]
+        if (
+            isinstance(autoreply_per_hour, bool)
+            or not isinstance(autoreply_per_hour, int)
+            or autoreply_per_hour < 0
+        ):
+            raise ConfigError(
+                "smtp.autoreply_per_hour",
+                f"must be a whole number >= 0, got {autoreply_per_hour!r}",
+            )
     return SmtpConfig(
         host=_str(raw["host"], "smtp.host") if "host" in raw else defaults.host,
         port=port,
@@ -399,7 +414,27 @@ def _smtp(raw: Mapping[str, Any]) -> SmtpConfig:
         else None,
         from_address=from_address,
         timeout_seconds=timeout,
+        autoreply_per_hour=autoreply_per_hour,
     )
+
+
+_MAILBOX_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def _mailbox(value: object, key: str) -> str:
+    """One RFC 5322 mailbox (`addr@host` or `Name <addr@host>`). It goes into the From header
+    and the SMTP envelope of every message: CR/LF would inject headers (the email package then
+    refuses to build the message, at send time), a list would send as several senders."""
+    text = _str(value, key)
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise ConfigError(key, f"{text!r} contains control characters (CR/LF?)")
+    try:
+        pairs = getaddresses([text])  # not strict=: Python 3.11 before 3.11.10 lacks it
+    except Exception:  # the stdlib address parser has raised on odd input before
+        pairs = []
+    if len(pairs) != 1 or not _MAILBOX_ADDRESS.fullmatch(pairs[0][1]):
+        raise ConfigError(key, f"{text!r} is not one email address")
+    return text
 
 
 def _company(raw: Mapping[str, Any]) -> CompanyConfig:

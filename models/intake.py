@@ -11,10 +11,13 @@ ticket.
 License keys look like `ABCD-1234-EFGH` (KEY_PATTERN: groups of 4+ capital letters/digits joined
 by hyphens, at least three groups); a key counts only when it is one of the sender's licenses.
 
-Automatic mail (Auto-Submitted other than "no", Precedence bulk/junk/list/auto_reply,
-X-Autoreply, X-Autorespond, bounces) and mail from our own addresses never create a ticket and are
-never answered: when they thread onto a ticket they are kept on it without changing its status,
-otherwise they are dropped with a reason.
+Loop safety (docs/intake.md): automatic mail (Auto-Submitted other than "no", Precedence
+auto_reply, X-Autoreply, X-Autorespond, bounces, out-of-office subjects) and mail from our own
+addresses or carrying our X-Loop never create a ticket and are never answered: when they thread
+onto a ticket they are kept on it without changing its status, otherwise they are dropped with a
+reason. List and bulk mail, X-Auto-Response-Suppress and no-reply senders become tickets like
+any message but never get an auto-reply; nor does anyone once the global cap
+(`smtp.autoreply_per_hour`) is reached. Every skipped auto-reply is an audit event.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, insert, literal, null, select, text, union_all
+from sqlalchemy import bindparam, func, insert, literal, null, select, text, union_all
 from sqlalchemy.orm import Session
 
 from models.actions import (
@@ -62,7 +65,7 @@ from models.mailparse import (  # noqa: F401  (re-exported: the gateway's public
     html_to_text,
     parse_message,
 )
-from models.outbox import enqueue
+from models.outbox import enqueue, loop_marker
 from models.phone import detect_phone_request
 from models.tables import (
     Attachment,
@@ -267,9 +270,20 @@ def _company_date(at: float, config: Config) -> dt.date:
 
 def _own_addresses(config: Config) -> set[str]:
     return {
-        normalize_email(config.smtp.from_address),
+        normalize_email(loop_marker(config.smtp.from_address)),
         normalize_email(config.company.support_address),
     }
+
+
+def _ours_reason(config: Config, mail: ParsedMail) -> str | None:
+    """Why `mail` is our own mail coming back, or None."""
+    own = _own_addresses(config)
+    if mail.sender in own:
+        return "mail from our own address"
+    for marker in mail.loop_markers:
+        if any(address in marker for address in own):
+            return "mail loop (our X-Loop)"
+    return None
 
 
 # --------------------------------------------------------------------------- storing
@@ -351,8 +365,7 @@ def store_message(
 ) -> IntakeResult:
     """Thread, gate and store one parsed message in one transaction."""
     at = received_at
-    own = mail.sender in _own_addresses(config)
-    auto_reason = "mail from our own address" if own else mail.auto_reason
+    auto_reason = _ours_reason(config, mail) or mail.auto_reason
     actor = Actor(mail.sender, mail.sender_name or None)
     with action(store) as session:
         _one_delivery_at_a_time(session, mail.sender)
@@ -422,32 +435,37 @@ def _new_ticket(
         actor=actor,
     )
     _add_attachments(session, created.message_id, mail)
-    if not decision.entitled:
-        _queue_autoreply(session, config, created.number, mail, decision.reason, at)
-    return IntakeResult("new", created.number, None if decision.entitled else "not entitled")
+    if decision.entitled:
+        return IntakeResult("new", created.number)
+    skipped = _queue_autoreply(session, config, created.number, mail, decision.reason, at)
+    suffix = f"; no auto-reply: {skipped}" if skipped else ""
+    return IntakeResult("new", created.number, f"not entitled{suffix}")
 
 
 def _queue_autoreply(
     session: Session, config: Config, number: int, mail: ParsedMail, reason: str, at: float
-) -> None:
-    recent = session.execute(
-        _RECENT_AUTOREPLY, {"to": mail.sender, "since": at - AUTOREPLY_QUIET_SECONDS}
-    ).first()
-    if recent is not None:
+) -> str | None:
+    """Queue the "not entitled" auto-reply, or say why not (also an audit event)."""
+    to_address = mail.return_path or mail.sender  # RFC 3834 section 4: the envelope sender
+    skipped = mail.no_autoreply_reason
+    if skipped is None:
+        recent = session.execute(
+            _RECENT_AUTOREPLY, {"to": to_address, "since": at - AUTOREPLY_QUIET_SECONDS}
+        ).first()
+        if recent is not None:
+            skipped = "an auto-reply went to this address in the last 24 hours"
+    if skipped is None:
+        skipped = _over_the_cap(session, config, at)
+    if skipped is not None:
         audit(
-            session,
-            number,
-            Actor("system", "shiftdesk"),
-            "autoreply_skipped",
-            at,
-            reason="an auto-reply went to this address in the last 24 hours",
+            session, number, Actor("system", "shiftdesk"), "autoreply_skipped", at, reason=skipped
         )
-        return
+        return skipped
     references = " ".join(filter(None, [mail.references, mail.message_id])) or None
-    domain = config.smtp.from_address.rsplit("@", 1)[-1] or None
+    domain = loop_marker(config.smtp.from_address).rsplit("@", 1)[-1] or None
     enqueue(
         session,
-        to_address=mail.sender,
+        to_address=to_address,
         subject=f"[#{number}] {mail.subject or 'your message'}"[:MAX_SUBJECT_CHARS],
         body=autoreply_text(config, number, reason),
         at=at,
@@ -457,6 +475,35 @@ def _queue_autoreply(
         references=references[:MAX_HEADER_CHARS] if references else None,
         domain=domain,
     )
+    return None
+
+
+_PG_AUTOREPLY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_AUTOREPLY_LOCK_KEY = int.from_bytes(
+    hashlib.blake2b(b"shiftdesk autoreply cap", digest_size=8).digest(), "big", signed=True
+)
+_AUTOREPLIES_SINCE = select(func.count()).select_from(
+    select(_O.c.id)
+    .where(_O.c.kind == "autoreply", _O.c.created_at > bindparam("since"))
+    .limit(bindparam("cap"))
+    .subquery()
+)
+
+
+def _over_the_cap(session: Session, config: Config, at: float) -> str | None:
+    """The global cap: at most `smtp.autoreply_per_hour` auto-replies in any rolling hour,
+    whoever they go to (a flood of spoofed senders gets a bounded number of answers). Two
+    gateways on PostgreSQL count one at a time (an advisory lock); SQLite's write lock is held
+    already."""
+    cap = config.smtp.autoreply_per_hour
+    if cap <= 0:
+        return "auto-replies are off (smtp.autoreply_per_hour = 0)"
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_PG_AUTOREPLY_LOCK, {"key": _AUTOREPLY_LOCK_KEY})
+    sent = session.execute(_AUTOREPLIES_SINCE, {"since": at - 3600, "cap": cap}).scalar_one()
+    if sent >= cap:
+        return f"the cap of {cap} auto-replies an hour is reached (smtp.autoreply_per_hour)"
+    return None
 
 
 def receive(

@@ -4,13 +4,16 @@ Each entry gets its RFC 5322 Message-ID at enqueue time, so a retry after a lost
 resends the same message (the receiving side can de-duplicate) and threading never changes.
 
 Delivery (`deliver_due`) opens one SMTP connection per batch. Each message is claimed just before
-it is sent with a conditional UPDATE that moves `next_attempt_at` into the future (a lease):
-a second worker's claim then matches no row, so two workers never send the same message. The
-entry is marked `sent` only after the server accepted it; a failure counts an attempt, keeps a
-one-line `last_error` and backs off (30 s doubling, capped at 30 min). A 5xx refusal of the
-recipient or of the message is permanent (`failed`); everything else is retried. A worker that
-dies mid-send leaves the lease to expire, and the message goes out again with the same
-Message-ID.
+it is sent, at the time of the claim, with a conditional UPDATE that sets `claimed_until` (a
+lease) to one whole attempt's longest time plus a margin; the attempt itself is cancelled when it
+runs over, so it always ends inside its lease. A second worker's claim matches no row while the
+lease lives, so two workers never send the same message. The claim is apart from the retry
+schedule (`next_attempt_at`): `outbox --flush` (`force`) attempts messages that are backing off,
+but never one another worker holds. The entry is marked `sent` only after the server accepted
+it; a failure counts an attempt, keeps a one-line `last_error` and backs off (30 s doubling,
+capped at 30 min). A 5xx refusal of the recipient or of the message is permanent (`failed`);
+everything else is retried. A worker that dies mid-send leaves the lease to expire, and the
+message goes out again with the same Message-ID.
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ import asyncio
 import secrets
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 from typing import Any
 
 import aiosmtplib
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -37,7 +40,8 @@ from models.tables import OutboxEntry, table_of
 
 BACKOFF_FIRST_SECONDS = 30.0
 BACKOFF_MAX_SECONDS = 30 * 60.0
-LEASE_EXTRA_SECONDS = 60.0  # added to the SMTP timeout: how long a claim keeps others away
+LEASE_EXTRA_SECONDS = 60.0  # added to one attempt's longest time: how long a claim lasts
+ATTEMPT_COMMANDS = 6  # connect (+ STARTTLS/AUTH folded in), MAIL, RCPT, DATA, the data, QUIT
 MAX_ERROR_CHARS = 300
 
 
@@ -102,6 +106,7 @@ class DeliveryReport:
     failed: int = 0  # permanent refusal (5xx): status failed
     skipped: int = 0  # claimed by another worker first
     errors: list[str] = field(default_factory=list)  # one line each, "#id: reason"
+    last_id: int | None = None  # the last entry looked at (where a forced flush goes on)
 
     @property
     def attempted(self) -> int:
@@ -153,6 +158,11 @@ def is_permanent(exc: BaseException) -> bool:
     return False
 
 
+def loop_marker(from_address: str) -> str:
+    """The X-Loop value for mail from `from_address`: its bare address, lower case."""
+    return parseaddr(from_address)[1].strip().lower() or from_address.strip().lower()
+
+
 def build_email(entry: _Due | OutboxEntry, from_address: str) -> EmailMessage:
     """The RFC 5322 message for an outbox entry (headers exactly as queued)."""
     mail = EmailMessage()
@@ -165,13 +175,30 @@ def build_email(entry: _Due | OutboxEntry, from_address: str) -> EmailMessage:
         mail["In-Reply-To"] = entry.in_reply_to
     if entry.references:
         mail["References"] = entry.references
+    # our address as X-Loop on everything we send: mail coming back with it (an autoresponder
+    # or a forwarding rule that keeps headers) is ours looping, and the gateway drops it
+    mail["X-Loop"] = loop_marker(from_address)
     if entry.kind == "autoreply":
-        mail["Auto-Submitted"] = "auto-replied"
+        mail["Auto-Submitted"] = "auto-replied"  # RFC 3834: no automatic answer to this
     mail.set_content(entry.body)
     return mail
 
 
-def _load_due(store: Store, at: float, limit: int) -> list[_Due]:
+def _load_due(
+    store: Store, at: float, limit: int, *, force: bool = False, after_id: int = 0
+) -> list[_Due]:
+    """Queued entries due at `at` (with `force`: all of them, in id order from `after_id`),
+    leaving out those another worker holds a live claim on."""
+    conditions = [
+        col(OutboxEntry.status) == "queued",
+        or_(col(OutboxEntry.claimed_until).is_(None), col(OutboxEntry.claimed_until) <= at),
+    ]
+    if force:
+        conditions.append(col(OutboxEntry.id) > after_id)
+        order: list[Any] = [col(OutboxEntry.id)]
+    else:
+        conditions.append(col(OutboxEntry.next_attempt_at) <= at)
+        order = [col(OutboxEntry.next_attempt_at), col(OutboxEntry.id)]
     with store.session() as session:
         rows = session.execute(
             select(
@@ -186,30 +213,47 @@ def _load_due(store: Store, at: float, limit: int) -> list[_Due]:
                 col(OutboxEntry.created_at),
                 col(OutboxEntry.attempts),
             )
-            .where(col(OutboxEntry.status) == "queued", col(OutboxEntry.next_attempt_at) <= at)
-            .order_by(col(OutboxEntry.next_attempt_at), col(OutboxEntry.id))
+            .where(*conditions)
+            .order_by(*order)
             .limit(limit)
         ).all()
     return [_Due(**row._asdict()) for row in rows]
 
 
-def _claim(store: Store, entry_id: int, at: float, lease_until: float) -> bool:
-    """Take the entry for sending; False when another worker has it (or it is done)."""
+def attempt_seconds(smtp: SmtpConfig) -> float:
+    """The longest one message's attempt may take (connect, MAIL, RCPT, DATA, end of data:
+    aiosmtplib's timeout is per command); the send is cancelled when it runs over."""
+    return smtp.timeout_seconds * ATTEMPT_COMMANDS
+
+
+def lease_seconds(smtp: SmtpConfig) -> float:
+    """How long a claim keeps other workers away: one whole attempt plus a margin for marking
+    the result, so a claim never runs out while its message is still being sent."""
+    return attempt_seconds(smtp) + LEASE_EXTRA_SECONDS
+
+
+def _claim(store: Store, entry_id: int, at: float, lease: float, force: bool) -> float | None:
+    """Take the entry for sending until `at + lease`; None when another worker holds it (or it
+    is done, or not due). Called right before each message is sent, with the time of the call:
+    a lease taken at the start of a batch would run out while the batch is still going."""
+    until = at + lease
+    conditions = [
+        col(OutboxEntry.id) == entry_id,
+        col(OutboxEntry.status) == "queued",
+        or_(col(OutboxEntry.claimed_until).is_(None), col(OutboxEntry.claimed_until) <= at),
+    ]
+    if not force:
+        conditions.append(col(OutboxEntry.next_attempt_at) <= at)
     with store.transaction() as session:
         result = session.execute(
-            update(OutboxEntry)
-            .where(
-                col(OutboxEntry.id) == entry_id,
-                col(OutboxEntry.status) == "queued",
-                col(OutboxEntry.next_attempt_at) <= at,
-            )
-            .values(next_attempt_at=lease_until),
+            update(OutboxEntry).where(*conditions).values(claimed_until=until),
             execution_options={"synchronize_session": False},
         )
-        return bool(getattr(result, "rowcount", 0))
+        return until if getattr(result, "rowcount", 0) else None
 
 
 def _mark_sent(store: Store, entry_id: int, at: float) -> None:
+    # whatever happened to the claim meanwhile: the server has the message
     with store.transaction() as session:
         session.execute(
             update(OutboxEntry)
@@ -219,35 +263,53 @@ def _mark_sent(store: Store, entry_id: int, at: float) -> None:
                 sent_at=at,
                 attempts=col(OutboxEntry.attempts) + 1,
                 last_error=None,
+                claimed_until=None,
             ),
             execution_options={"synchronize_session": False},
         )
 
 
 def _mark_failed(
-    store: Store, entries: Sequence[_Due], error: str, permanent: bool, at: float
+    store: Store,
+    entries: Sequence[tuple[_Due, float]],
+    error: str,
+    permanent: bool,
+    at: float,
 ) -> None:
-    """Record one failed attempt for each of `entries` (one short transaction)."""
+    """Record one failed attempt for each (entry, our claim) (one short transaction). An entry
+    whose claim is no longer ours is left to the worker that holds it."""
     with store.transaction() as session:
-        for entry in entries:
+        for entry, claimed_until in entries:
             attempts = entry.attempts + 1
             values: dict[str, Any] = {
                 "attempts": attempts,
                 "last_error": error,
                 "next_attempt_at": at + backoff_seconds(attempts),
+                "claimed_until": None,
             }
             if permanent:
                 values["status"] = "failed"
             session.execute(
                 update(OutboxEntry)
-                .where(col(OutboxEntry.id) == entry.id, col(OutboxEntry.status) == "queued")
+                .where(
+                    col(OutboxEntry.id) == entry.id,
+                    col(OutboxEntry.status) == "queued",
+                    col(OutboxEntry.claimed_until) == claimed_until,
+                )
                 .values(**values),
                 execution_options={"synchronize_session": False},
             )
 
 
-def _claim_all(store: Store, entries: Sequence[_Due], at: float, lease_until: float) -> list[_Due]:
-    return [e for e in entries if _claim(store, e.id, at, lease_until)]
+def _claim_all(
+    store: Store, entries: Sequence[_Due], clock: Callable[[], float], lease: float, force: bool
+) -> list[tuple[_Due, float]]:
+    claimed = []
+    for entry in entries:
+        until = _claim(store, entry.id, clock(), lease, force)
+        if until is not None:
+            claimed.append((entry, until))
+    return claimed
 
 
 def _client(smtp: SmtpConfig) -> aiosmtplib.SMTP:
@@ -262,48 +324,70 @@ def _client(smtp: SmtpConfig) -> aiosmtplib.SMTP:
     )
 
 
+_SEND_ERRORS = (aiosmtplib.SMTPException, OSError, TimeoutError)
+
+
 async def deliver_due(
-    store: Store, smtp: SmtpConfig, *, now: float | None = None, limit: int = 100
+    store: Store,
+    smtp: SmtpConfig,
+    *,
+    now: float | None = None,
+    limit: int = 100,
+    force: bool = False,
+    after_id: int = 0,
 ) -> DeliveryReport:
-    """Send up to `limit` due messages over one SMTP connection.
+    """Send up to `limit` due messages over one SMTP connection. `force` (`outbox --flush`)
+    also sends messages still waiting for their backoff, in id order after `after_id`.
 
     Database work runs in a thread (`asyncio.to_thread`) so an event loop stays responsive.
     """
-    at = time.time() if now is None else now
+
+    def clock() -> float:
+        return time.time() if now is None else now
+
     report = DeliveryReport()
-    due = await asyncio.to_thread(_load_due, store, at, limit)
+    due = await asyncio.to_thread(_load_due, store, clock(), limit, force=force, after_id=after_id)
     if not due:
         return report
-    lease_until = at + smtp.timeout_seconds * 3 + LEASE_EXTRA_SECONDS
+    report.last_id = due[-1].id
+    lease = lease_seconds(smtp)
     client = _client(smtp)
     try:
-        await client.connect()
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        await asyncio.wait_for(client.connect(), attempt_seconds(smtp))
+    except _SEND_ERRORS as exc:
         # nothing was sent: count the attempt on every due message we can claim
-        claimed = await asyncio.to_thread(_claim_all, store, due, at, lease_until)
+        claimed = await asyncio.to_thread(_claim_all, store, due, clock, lease, force)
         error = error_line(exc)
-        await asyncio.to_thread(_mark_failed, store, claimed, error, False, at)
+        await asyncio.to_thread(_mark_failed, store, claimed, error, False, clock())
         report.retrying += len(claimed)
         report.skipped += len(due) - len(claimed)
         report.errors.append(error)
         return report
     try:
         for index, entry in enumerate(due):
-            if not await asyncio.to_thread(_claim, store, entry.id, at, lease_until):
+            claimed_until = await asyncio.to_thread(_claim, store, entry.id, clock(), lease, force)
+            if claimed_until is None:
                 report.skipped += 1
                 continue
             try:
-                if not client.is_connected:
-                    await client.connect()
-                await client.send_message(
-                    build_email(entry, smtp.from_address),
-                    sender=smtp.from_address,
-                    recipients=[entry.to_address],
+                mail = build_email(entry, smtp.from_address)
+            except (ValueError, TypeError) as exc:  # a queued header no message can carry
+                error = f"cannot build the message: {' '.join(str(exc).split())}"[:MAX_ERROR_CHARS]
+                await asyncio.to_thread(
+                    _mark_failed, store, [(entry, claimed_until)], error, True, clock()
                 )
-            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                report.errors.append(f"#{entry.id}: {error}")
+                report.failed += 1
+                continue
+            try:
+                # the whole attempt fits in the claim: it is cancelled before the lease ends
+                await asyncio.wait_for(_send(client, mail, smtp, entry), attempt_seconds(smtp))
+            except _SEND_ERRORS as exc:
                 permanent = is_permanent(exc)
                 error = error_line(exc)
-                await asyncio.to_thread(_mark_failed, store, [entry], error, permanent, at)
+                await asyncio.to_thread(
+                    _mark_failed, store, [(entry, claimed_until)], error, permanent, clock()
+                )
                 report.errors.append(f"#{entry.id}: {error}")
                 if permanent:
                     report.failed += 1
@@ -312,45 +396,65 @@ async def deliver_due(
                 if not client.is_connected:
                     # the server went away: the rest wait for the next round, attempt counted
                     rest = await asyncio.to_thread(
-                        _claim_all, store, due[index + 1 :], at, lease_until
+                        _claim_all, store, due[index + 1 :], clock, lease, force
                     )
-                    await asyncio.to_thread(_mark_failed, store, rest, error, False, at)
+                    await asyncio.to_thread(_mark_failed, store, rest, error, False, clock())
                     report.retrying += len(rest)
                     report.skipped += len(due) - index - 1 - len(rest)
                     break
                 await _reset(client)
                 continue
-            await asyncio.to_thread(_mark_sent, store, entry.id, time.time() if now is None else at)
+            await asyncio.to_thread(_mark_sent, store, entry.id, clock())
             report.sent += 1
     finally:
         if client.is_connected:
             try:
                 await client.quit()
-            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            except _SEND_ERRORS:
                 client.close()
     return report
+
+
+async def _send(client: aiosmtplib.SMTP, mail: EmailMessage, smtp: SmtpConfig, entry: _Due) -> None:
+    if not client.is_connected:
+        await client.connect()
+    await client.send_message(mail, sender=smtp.from_address, recipients=[entry.to_address])
 
 
 async def _reset(client: aiosmtplib.SMTP) -> None:
     """RSET after a refused transaction so the next message starts clean."""
     try:
         await client.rset()
-    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+    except _SEND_ERRORS:
         client.close()
 
 
 async def deliver_all_due(
-    store: Store, smtp: SmtpConfig, *, now: float | None = None, batch: int = 100
+    store: Store,
+    smtp: SmtpConfig,
+    *,
+    now: float | None = None,
+    batch: int = 100,
+    force: bool = False,
 ) -> DeliveryReport:
-    """`deliver_due` in batches until nothing due is left (failures wait for their backoff)."""
+    """`deliver_due` in batches until nothing due is left (failures wait for their backoff).
+    With `force` every queued message is attempted once, backoff or not (`postqueue -f`)."""
     total = DeliveryReport()
+    after_id = 0
     while True:
-        report = await deliver_due(store, smtp, now=now, limit=batch)
+        report = await deliver_due(
+            store, smtp, now=now, limit=batch, force=force, after_id=after_id
+        )
         total.sent += report.sent
         total.retrying += report.retrying
         total.failed += report.failed
         total.skipped += report.skipped
         total.errors.extend(report.errors)
+        if force:
+            if report.last_id is None:
+                return total
+            after_id = report.last_id
+            continue
         if report.attempted + report.skipped < batch or report.sent == 0:
             return total
 

@@ -189,6 +189,8 @@ class OutboxEntry(SQLModel, table=True):
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
         # the gateway's "one auto-reply a day per address" check
         Index("ix_outbox_to_address_created", "to_address", "created_at"),
+        # the gateway's global auto-reply cap (auto-replies in the last hour)
+        Index("ix_outbox_kind_created", "kind", "created_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     ticket_number: int | None = Field(default=None, foreign_key="tickets.number", index=True)
@@ -203,6 +205,8 @@ class OutboxEntry(SQLModel, table=True):
     status: str = "queued"  # queued | sent | failed (permanent)
     attempts: int = 0
     next_attempt_at: float
+    # a delivery worker's lease: nobody else sends this message before then (models.outbox)
+    claimed_until: float | None = None
     last_error: str | None = None
     created_at: float
     sent_at: float | None = None

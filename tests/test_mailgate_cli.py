@@ -97,7 +97,9 @@ def test_maildir_moves_messages(db: str, tmp_path: Path) -> None:
         (maildir / sub).mkdir(parents=True)
     (maildir / "new" / "1.a").write_bytes(plain())
     (maildir / "new" / "2.b").write_bytes(b"Subject: no sender\n\nhi\n")
-    (maildir / "new" / "3.c").write_bytes(plain(Precedence="bulk", message_id="<b@x>"))
+    (maildir / "new" / "3.c").write_bytes(
+        plain(Auto_Submitted="auto-generated", message_id="<b@x>")
+    )
     (maildir / "new" / "4.d").write_bytes(plain("again", subject="[#1]", message_id="<r@x>"))
     result = run("mailgate", "--maildir", str(maildir), db=db)
     assert result.returncode == 0, result.stderr

@@ -133,3 +133,97 @@ def test_the_client_loads_neither_the_orm_nor_textual_nor_the_parser(daemon: Pat
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert time.perf_counter() - started < 5
+
+
+def test_a_slow_client_does_not_stall_the_others(daemon: Path) -> None:
+    """A client that connects and sends half a length prefix must not hold up the next
+    message (it used to: one connection at a time, 60 s each)."""
+    import socket
+
+    from tui.mailgate_socket import send
+
+    slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    slow.connect(str(daemon))
+    slow.sendall(b"\x00\x00\x00")  # 3 of the 8 length bytes, then nothing
+    try:
+        started = time.monotonic()
+        answer = send(daemon, MESSAGE, timeout=5)
+        assert answer is not None and answer[0] == 0, answer
+        assert time.monotonic() - started < 5
+    finally:
+        slow.close()
+
+
+def test_a_client_that_stalls_is_dropped_after_the_read_timeout(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    import socket
+
+    sock = tmp_path / "gate.sock"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "mailgate", "--serve", "--socket", str(sock),
+         "--read-timeout", "0.5", "--db", sqlite_url],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    assert "listening" in proc.stderr.readline().decode()
+    try:
+        slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        slow.settimeout(10)
+        slow.connect(str(sock))
+        slow.sendall(b"\x00\x00\x00")
+        started = time.monotonic()
+        assert slow.recv(100) == b""  # the daemon hung up on us
+        assert time.monotonic() - started < 5
+        slow.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def test_a_second_serve_does_not_take_over_a_live_socket(daemon: Path, sqlite_url: str) -> None:
+    second = _cli("mailgate", "--serve", "--socket", str(daemon), "--db", sqlite_url)
+    assert second.returncode == 75, second.stderr
+    assert second.stderr.decode().count("\n") == 1 and b"already" in second.stderr
+    result = _cli("mailgate", "--socket", str(daemon), stdin=MESSAGE)  # the first one answers
+    assert result.returncode == 0 and result.stdout.decode().startswith("ticket #1 new")
+
+
+def test_a_stale_socket_file_is_replaced(tmp_path: Path, sqlite_url: str) -> None:
+    import socket
+
+    sock = tmp_path / "stale.sock"
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(sock))
+    dead.close()  # the file stays, nobody listens (a daemon that was killed -9)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "mailgate", "--serve", "--socket", str(sock),
+         "--db", sqlite_url],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    try:
+        assert "listening" in proc.stderr.readline().decode()
+        result = _cli("mailgate", "--socket", str(sock), stdin=MESSAGE)
+        assert result.returncode == 0, result.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def test_concurrent_clients_are_all_stored(daemon: Path, sqlite_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tui.mailgate_socket import send
+
+    def one(n: int) -> tuple[int, str] | None:
+        return send(daemon, MESSAGE.replace(b"<d1@c>", f"<par{n}@c>".encode()), timeout=30)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(one, range(24)))
+    assert all(a is not None and a[0] == 0 for a in answers), answers
+    store = Store(sqlite_url)
+    assert len(load_queue(store.session(), include_closed=True)) == 24
+    store.dispose()

@@ -85,3 +85,54 @@ def test_a_message_delivered_twice_at_once_is_stored_once(db_url: str) -> None:
     assert tickets == 1 + RACES // 2
     assert autoreplies == 1  # once a day per address, however the races fell
     store.dispose()
+
+
+def _cap_worker(db_url: str, barrier: Barrier, tasks: Any, results: Any, cap: int) -> None:
+    from dataclasses import replace
+
+    from models.intake import gate
+
+    config = replace(CONFIG, smtp=replace(CONFIG.smtp, autoreply_per_hour=cap))
+    store = Store(db_url)
+    while True:
+        raw = tasks.get()
+        if raw is None:
+            store.dispose()
+            return
+        barrier.wait(timeout=60)
+        results.put(gate(store, config, raw).line)
+
+
+@pytest.mark.slow
+def test_the_autoreply_cap_holds_when_gateways_race(db_url: str) -> None:
+    """Two gateways, strangers' messages arriving in pairs at the same moment: the hourly cap is
+    counted one delivery at a time (SQLite's write lock; an advisory lock on PostgreSQL)."""
+    cap, pairs = 5, 12
+    context = mp.get_context("spawn")
+    barrier = context.Barrier(2)
+    tasks, results = context.Queue(), context.Queue()
+    workers = [
+        context.Process(target=_cap_worker, args=(db_url, barrier, tasks, results, cap))
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        lines = []
+        for n in range(pairs):
+            for side in ("a", "b"):
+                tasks.put(plain(sender=f"{side}{n}@spoofed.example", message_id=f"<{side}{n}@x>"))
+            lines += [results.get(timeout=60), results.get(timeout=60)]
+    finally:
+        for _ in workers:
+            tasks.put(None)
+        for worker in workers:
+            worker.join(timeout=30)
+    assert all(line.startswith("ticket #") for line in lines), lines
+    store = Store(db_url)
+    with store.session() as s:
+        autoreplies = s.execute(
+            select(func.count()).select_from(OutboxEntry).where(OutboxEntry.kind == "autoreply")  # type: ignore[arg-type]
+        ).scalar_one()
+    store.dispose()
+    assert autoreplies == cap

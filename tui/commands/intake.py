@@ -159,6 +159,14 @@ def process_maildir(
     is_flag=True,
     help="Run the resident gateway on --socket (keeps the store open; stop with SIGTERM).",
 )
+@click.option(
+    "--read-timeout",
+    type=click.FloatRange(min=0.1, max=600),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --serve: how long a client may take to send its message.",
+)
 @common_options
 def mailgate_command(
     maildir: Path | None,
@@ -166,6 +174,7 @@ def mailgate_command(
     max_size: int | None,
     socket_path: Path | None,
     serve: bool,
+    read_timeout: float,
 ) -> None:
     """Store one RFC 5322 message from stdin (for an MTA pipe), or a whole Maildir.
 
@@ -178,7 +187,7 @@ def mailgate_command(
     if serve:
         if socket_path is None:
             raise click.UsageError("--serve needs --socket PATH")
-        _run(lambda: _serve(socket_path, limit))
+        _run(lambda: _serve(socket_path, limit, read_timeout))
         return
     raw = b""
     if maildir is None and socket_path is not None:
@@ -227,11 +236,11 @@ def mailgate_command(
     _run(body)
 
 
-def _serve(socket_path: Path, limit: int) -> int:
+def _serve(socket_path: Path, limit: int, read_timeout: float) -> int:
     """The resident gateway: one store, one config, each message its own transaction."""
     from models.actions import set_program
     from models.intake import Limits, gate
-    from tui.mailgate_socket import serve
+    from tui.mailgate_socket import AlreadyServing, serve
 
     set_program("shiftdesk mailgate --serve")
     config = _config(EX_TEMPFAIL)
@@ -248,7 +257,12 @@ def _serve(socket_path: Path, limit: int) -> int:
             handle,
             max_bytes=limit,
             ready=lambda: click.echo(f"mail gateway listening on {socket_path}", err=True),
+            read_timeout=read_timeout,
         )
+    except AlreadyServing as exc:
+        raise _Exit(EX_TEMPFAIL, str(exc)) from exc
+    except OSError as exc:  # cannot create the socket (directory, permissions)
+        raise _Exit(EX_TEMPFAIL, f"cannot serve on {socket_path}: {exc.strerror or exc}") from exc
     finally:
         store.dispose()
     return 0

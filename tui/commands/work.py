@@ -286,20 +286,32 @@ def reopen_command(number: int, expected_version: int | None) -> None:
 
 
 @click.command("outbox")
-@click.option("--flush", is_flag=True, help="Deliver everything due now over SMTP.")
+@click.option(
+    "--flush",
+    is_flag=True,
+    help="Attempt every queued message now over SMTP, backoff or not (like postqueue -f).",
+)
+@click.option(
+    "--due",
+    is_flag=True,
+    help="Deliver only the messages whose retry time has come (for cron: keeps the backoff).",
+)
 @common_options
-def outbox_command(flush: bool) -> None:
-    """Outgoing mail: how many wait and why; --flush delivers what is due.
+def outbox_command(flush: bool, due: bool) -> None:
+    """Outgoing mail: how many wait and why; --flush attempts every queued message now,
+    --due only those whose backoff has run out.
 
-    Exits 75 when messages are still waiting after a flush (the SMTP server refused or was
+    Exits 75 when messages are still waiting after a delivery (the SMTP server refused or was
     unreachable), so a cron job can tell.
     """
     from models.outbox import deliver_all_due, failed_count, outbox_status, status_line
 
+    if flush and due:
+        raise click.UsageError("choose --flush (everything now) or --due (what is due), not both")
     with _store() as store:
-        if flush:
+        if flush or due:
             config = loaded_config()
-            report = asyncio.run(deliver_all_due(store, config.smtp))
+            report = asyncio.run(deliver_all_due(store, config.smtp, force=flush))
             click.echo(
                 f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}"
                 + (f", skipped {report.skipped} (another worker)" if report.skipped else "")
@@ -311,7 +323,7 @@ def outbox_command(flush: bool) -> None:
     echo_text(status_line(waiting, last_error, width=200))
     if failed:
         click.echo(f"outbox: {failed} refused for good (5xx) — see `shiftdesk show N`")
-    if flush and report.retrying:
+    if (flush or due) and report.retrying:
         sys.exit(EX_TEMPFAIL)
 
 
