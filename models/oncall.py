@@ -38,7 +38,10 @@ NOTIFY_TITLE_MAX = 80
 NOTIFY_BODY_MAX = 200
 # C0 + DEL + C1 + bidi controls: nothing of the customer's may steer the terminal
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
-_PREFIX = re.compile(r"^\s*[\[(]?\s*emergency\s*[\])]?\s*[:\-–—!]*\s*", re.IGNORECASE)
+_PREFIX = re.compile(
+    r"^\s*(?:\[\s*emergency\s*\]|\(\s*emergency\s*\)|emergency\s*[:\-–—!])\s*[:\-–—!]*\s*",
+    re.IGNORECASE,
+)
 
 
 def alert_state(row: QueueRow) -> AlertState | None:
