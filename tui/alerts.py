@@ -33,7 +33,6 @@ class Alerter:
             before_breach=config.oncall.before_breach,
             emergency_seconds=config.sla.emergency_seconds,
         )
-        self.sound = config.oncall.sound and not app.ctx.mute
         self.tmux = bool(os.environ.get("TMUX"))
         self._toasts: dict[int, Notification] = {}
         self.fired: list[Alert] = []  # the most recent alerts (tests, the status line)
@@ -57,7 +56,7 @@ class Alerter:
         toast per ticket, the outbound hook per ticket."""
         app = self.app
         self.fired = (self.fired + alerts)[-20:]
-        if self.sound:
+        if app.ctx.config.oncall.sound and not app.ctx.mute:  # the bell only: never the toast
             app.bell()
         if not app.app_focus:  # focused: the toast is in front of them already
             title, body = alert_text(alerts[0])

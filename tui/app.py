@@ -34,6 +34,7 @@ class ShiftdeskApp(App[None]):
         self.outbox_line = ""
         self.oncall_line = ""  # the outbound hook's last failure
         self._timer: Timer | None = None
+        self.ticks = 0  # how many times the 1 Hz timer ran (tests wait on it, never sleep)
         self.alerts = Alerter(self)
 
     def write_terminal(self, data: str) -> None:
@@ -144,6 +145,7 @@ class ShiftdeskApp(App[None]):
 
     def tick(self) -> None:
         screen = self.screen if isinstance(self.screen, QueueScreen) else self._queue_screen()
+        self.ticks += 1
         now = self.ctx.clock()
         if screen is not None:
             screen.tick(now)

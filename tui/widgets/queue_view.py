@@ -200,12 +200,12 @@ class QueueView(ScrollView, can_focus=True):
     QueueView > .queue--marker { color: $error; text-style: bold; }
     /* NO_COLOR turns colours into greys (red on black reads dark grey): urgency is reverse and
        bold instead, never a dim grey */
-    QueueView:nocolor > .queue--emergency { text-style: bold reverse; }
-    QueueView:nocolor > .queue--alerting { text-style: bold reverse; }
-    QueueView:nocolor > .queue--marker { text-style: bold reverse; }
-    QueueView:nocolor > .queue--warning { text-style: bold; }
-    QueueView:nocolor > .queue--critical { text-style: bold reverse; }
-    QueueView:nocolor > .queue--breached { text-style: bold reverse; }
+    QueueView:nocolor > .queue--emergency { color: $text; text-style: bold reverse; }
+    QueueView:nocolor > .queue--alerting { color: $text; text-style: bold reverse; }
+    QueueView:nocolor > .queue--marker { color: $text; text-style: bold reverse; }
+    QueueView:nocolor > .queue--warning { color: $text; text-style: bold; }
+    QueueView:nocolor > .queue--critical { color: $text; text-style: bold reverse; }
+    QueueView:nocolor > .queue--breached { color: $text; text-style: bold reverse; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -521,6 +521,8 @@ class QueueView(ScrollView, can_focus=True):
         alerting = is_alerting(row)
         label_style = self.get_component_rich_style("queue--alerting") if alerting else kind_style
         subject = strip_emergency_prefix(row.subject) if emergency else row.subject
+        # a whole reversed subject is too loud: without colour the subject is just bold
+        subject_style = Style(bold=True) if emergency and self.app.no_color else kind_style
         customer_width, subject_width = column_widths(width)
         segments = [
             Segment(
@@ -540,7 +542,7 @@ class QueueView(ScrollView, can_focus=True):
             ),
             Segment(
                 pad(safe_line(subject), subject_width),
-                base + (kind_style if emergency else Style()) + cursor,
+                base + (subject_style if emergency else Style()) + cursor,
             ),
             Segment(
                 " "
