@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import math
 import os
 import pty
 import random
@@ -149,7 +150,7 @@ def measure(url: str, arrivals: int, workdir: Path) -> list[float]:
 
 def report(label: str, latencies: list[float]) -> None:
     ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * len(ordered))) - 1)]
+    p99 = ordered[max(math.ceil(0.99 * len(ordered)) - 1, 0)]  # nearest rank
     print(
         f"{label}: commit (another process) -> bell in a pty console, {len(ordered)} arrivals: "
         f"median {statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "

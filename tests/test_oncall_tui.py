@@ -78,7 +78,7 @@ def view_of(app: ShiftdeskApp) -> QueueView:
 
 async def test_emergency_from_another_process_rings_toasts_and_notifies(sqlite_url: str) -> None:
     clock = FrozenClock()
-    app = live_app(sqlite_url, clock, demo_data=False)
+    app = live_app(sqlite_url, clock, demo_data=True)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             view = view_of(app)
@@ -102,8 +102,11 @@ async def test_emergency_from_another_process_rings_toasts_and_notifies(sqlite_u
             toast = app.alerts.toasts[number]
             assert toast.severity == "error" and toast.title.startswith(f"EMERGENCY #{number}")
             assert "\x1b" not in toast.message and toast.markup is False
-            # pinned on top, with its marker
-            assert view.row_at(0) is not None and view.row_at(0).number == number  # type: ignore[union-attr]
+            # pinned above every other ticket (merged by bisection), FIFO among the pinned
+            rows = [r for i in range(view.visible_count) if (r := view.row_at(i))]
+            pinned = [r.number for r in rows if is_alerting(r)]
+            assert pinned[-1] == number and len(pinned) > 1 and len(rows) > len(pinned)
+            assert [r.number for r in rows[: len(pinned)]] == pinned
             # focused again: the next alert rings and toasts, but sends no desktop notification
             app.post_message(events.AppFocus())
             await until(pilot, lambda: app.app_focus)
@@ -111,7 +114,9 @@ async def test_emergency_from_another_process_rings_toasts_and_notifies(sqlite_u
             clock.now += 301  # the repeat is due at the next tick of the app's 1 Hz timer
             await until(pilot, lambda: "\a" in "".join(written), seconds=3)
             assert "\x1b]9;" not in "".join(written)
-            assert app.alerts.fired[-1].reason == "still unacknowledged"
+            assert (number, "still unacknowledged") in [
+                (a.number, a.reason) for a in app.alerts.fired
+            ]
     finally:
         app.ctx.store.dispose()
 
