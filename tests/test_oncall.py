@@ -125,10 +125,28 @@ def test_schedule_new_repeat_points_breach_and_stop(sqlite_store: Store) -> None
 
 
 def test_already_acknowledged_or_answered_never_alerts(sqlite_store: Store) -> None:
+    from models.work import reply
+
     acked = new_emergency(sqlite_store)
     acknowledge(sqlite_store, acked, ME, at=NOW + 1)
+    answered = new_emergency(sqlite_store)
+    reply(sqlite_store, answered, ME, "Looking at it now.", at=NOW + 2)
+    assert alert_state(row_of(sqlite_store, answered)) == "responded"
     t = tracker()
-    assert t.observe([row_of(sqlite_store, acked)], NOW + 2) == ([], [])
+    rows = [row_of(sqlite_store, acked), row_of(sqlite_store, answered)]
+    assert t.observe(rows, NOW + 2) == ([], [])
+    assert t.due(NOW + 5000) == []
+
+
+def test_first_response_ends_alerting(sqlite_store: Store) -> None:
+    from models.work import reply
+
+    number = new_emergency(sqlite_store)
+    t = tracker()
+    fresh, _ = t.observe([row_of(sqlite_store, number)], NOW)
+    assert [a.number for a in fresh] == [number]
+    reply(sqlite_store, number, ME, "We are on it.", at=NOW + 120)
+    assert t.observe([row_of(sqlite_store, number)], NOW + 121) == ([], [number])
     assert t.due(NOW + 5000) == []
 
 

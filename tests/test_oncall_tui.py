@@ -259,3 +259,34 @@ def test_no_color_urgent_rows_bold_reverse(snap_compare, tmp_path: Path) -> None
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(120, 24), run_before=ready)
+
+
+async def test_many_emergencies_at_once_make_a_few_toasts_and_a_summary(sqlite_url: str) -> None:
+    """A store full of unacknowledged emergencies (a seeded load test) must not open one toast
+    (and one hook process) per ticket: the most urgent five, then one summary."""
+    from models import actions
+
+    clock = FrozenClock()
+    store = Store(sqlite_url)
+    numbers = [
+        actions.create_ticket(
+            store,
+            subject=f"EMERGENCY: {i}",
+            requester_email="ops@acme.example",
+            received_at=clock.now - 600 + i,
+            kind="emergency",
+            entitlement="purchase",
+        )
+        for i in range(8)
+    ]
+    store.dispose()
+    app = live_app(sqlite_url, clock, demo_data=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: len(app.alerts.tracker.alerting) == 8)
+            await until(pilot, lambda: len(app._notifications) == 6)
+            assert sorted(app.alerts.toasts) == numbers[:5]  # the oldest: nearest their breach
+            titles = [n.title for n in app._notifications]
+            assert "EMERGENCIES" in titles
+    finally:
+        app.ctx.store.dispose()

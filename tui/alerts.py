@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 # a toast that stays until the emergency is acknowledged or answered (each repeat renews it)
 TOAST_SECONDS = 24 * 3600.0
+# a store with thousands of unacknowledged emergencies (a seeded load test, a long outage) must
+# not open thousands of toasts or hook processes at once: the most urgent few, and a summary
+MAX_PER_BATCH = 5
 
 
 class Alerter:
@@ -55,6 +58,7 @@ class Alerter:
         """One bell and one desktop notification per batch (five at once are one wake-up), a
         toast per ticket, the outbound hook per ticket."""
         app = self.app
+        alerts = sorted(alerts, key=lambda alert: (alert.deadline, alert.number))
         self.fired = (self.fired + alerts)[-20:]
         if app.ctx.config.oncall.sound and not app.ctx.mute:  # the bell only: never the toast
             app.bell()
@@ -63,12 +67,20 @@ class Alerter:
             if len(alerts) > 1:
                 body = f"{body} (+{len(alerts) - 1} more)"
             app.write_terminal(notification_sequence(title, body, tmux=self.tmux))
-        for alert in alerts:
+        for alert in alerts[:MAX_PER_BATCH]:
             self._toast(alert)
+        if len(alerts) > MAX_PER_BATCH:
+            app.notify(
+                f"{len(alerts) - MAX_PER_BATCH} more emergencies alerting (shiftdesk oncall)",
+                title="EMERGENCIES",
+                severity="error",
+                timeout=60,
+                markup=False,
+            )
         command = app.ctx.config.oncall.command
         if command:
             now = app.ctx.clock()
-            for alert in alerts:
+            for alert in alerts[:MAX_PER_BATCH]:
                 app.run_oncall_hook(
                     command, alert_payload(alert.row, alert.deadline, alert.reason, now)
                 )
