@@ -153,21 +153,22 @@ def test_first_response_ends_alerting(sqlite_store: Store) -> None:
 def test_emergency_thresholds_of_their_own() -> None:
     """A 1 h emergency with 16-59 min left read "ok" (25 % of 1 h = the critical 15 min)."""
     calendar = BusinessCalendar.from_config(CalendarConfig(holiday_country=None), now=NOW)
-    old = SlaPolicy(calendar, SlaConfig())
-    default = parse_config({}).oncall
-    new = SlaPolicy(
+    cases = ((3600, "warning"), (40 * 60, "warning"), (16 * 60, "warning"),
+             (14 * 60, "critical"), (-1, "breached"))  # fmt: skip
+    default = SlaPolicy(calendar, SlaConfig())  # the policy every other caller builds
+    for left, want in cases:
+        assert default.status(default.state("emergency", NOW, NOW + 3600 - left)) == want, left
+    oncall = parse_config({"oncall": {"warning": "30m", "critical": "10m"}}).oncall
+    tuned = SlaPolicy(
         calendar,
         SlaConfig(),
-        emergency_warning=default.warning_seconds,
-        emergency_critical=default.critical_seconds,
+        emergency_warning=oncall.warning_seconds,
+        emergency_critical=oncall.critical_seconds,
     )
-    for left, want in ((3600, "warning"), (40 * 60, "warning"), (16 * 60, "warning"),
-                       (14 * 60, "critical"), (-1, "breached")):  # fmt: skip
-        state = new.state("emergency", NOW, NOW + 3600 - left)
-        assert new.status(state) == want, left
-        assert old.status(state) == want, left  # the default policy agrees
-    standard = new.state("standard", NOW, NOW)
-    assert new.status(standard) in ("ok", "paused")
+    for left, want in ((40 * 60, "ok"), (30 * 60, "warning"), (11 * 60, "warning"),
+                       (9 * 60, "critical")):  # fmt: skip
+        assert tuned.status(tuned.state("emergency", NOW, NOW + 3600 - left)) == want, left
+    assert tuned.status(tuned.state("standard", NOW, NOW)) in ("ok", "paused")
 
 
 HOSTILE = "pwn\x1b]52;c;ZXZpbA==\x07\x1b[2J\x9b31m;semi\u202e"
