@@ -186,7 +186,10 @@ class QueueScreen(Screen[None]):
             self.call_after_refresh(self._head_painted.set)
             alerting = [row for row in message.data if is_alerting(row)]
         if self.sd.ctx.live:
-            self.sd.alerts.observe(alerting)
+            # a full load is the whole truth: whatever alerted from the first frame's rows and
+            # is no longer alerting (acknowledged meanwhile) stops
+            stale = set(self.sd.alerts.tracker.alerting) - {row.number for row in alerting}
+            self.sd.alerts.observe(alerting, gone=stale if message.complete else ())
         self.refresh_header()
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
