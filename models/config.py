@@ -82,12 +82,32 @@ class CompanyConfig:
     support_address: str = "support@example.com"
 
 
+ONCALL_VIEWS: tuple[str, ...] = (
+    "waiting", "all", "not-entitled", "emergencies", "mine", "unassigned", "breached"
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OncallConfig:
+    """[oncall]: how a new emergency wakes the people on call (see docs/oncall.md)."""
+
+    repeat_seconds: int = 5 * 60  # alert again this often until acknowledged
+    before_breach: tuple[int, ...] = (30 * 60, 10 * 60)  # and when this much is left (desc)
+    command: str | None = None  # run (sh -c) with the ticket's JSON on stdin, on every alert
+    command_timeout_seconds: float = 10.0
+    sound: bool = True  # the terminal bell (the toast and the notification always show)
+    view: str = "waiting"  # the view the console starts in
+    warning_seconds: int = 60 * 60  # an emergency reads "warning" under this much left
+    critical_seconds: int = 15 * 60  # ... and "critical" under this
+
+
 @dataclass(frozen=True)
 class Config:
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     sla: SlaConfig = field(default_factory=SlaConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     company: CompanyConfig = field(default_factory=CompanyConfig)
+    oncall: OncallConfig = field(default_factory=OncallConfig)
     technician: str | None = None  # default technician email
     source: Path | None = None  # the file it came from, if any
 
@@ -467,9 +487,59 @@ def _company(raw: Mapping[str, Any]) -> CompanyConfig:
     )
 
 
+def _oncall(raw: Mapping[str, Any]) -> OncallConfig:
+    keys = {"repeat", "before_breach", "command", "command_timeout", "sound", "view"}
+    _check_keys(raw, keys | {"warning", "critical"}, "oncall")
+    d = OncallConfig()
+    before = d.before_breach
+    if "before_breach" in raw:
+        points = raw["before_breach"]
+        if not isinstance(points, list):
+            raise ConfigError(
+                "oncall.before_breach", f"must be a list of durations, got {points!r}"
+            )
+        before = tuple(
+            sorted(
+                {
+                    _wrap(f"oncall.before_breach[{i}]", parse_duration, p)
+                    for i, p in enumerate(points)
+                },
+                reverse=True,
+            )
+        )
+    view = d.view
+    if "view" in raw:
+        view = _str(raw["view"], "oncall.view").replace("_", "-")
+        if view not in ONCALL_VIEWS:
+            raise ConfigError("oncall.view", f"{view!r} is not one of: {', '.join(ONCALL_VIEWS)}")
+    timeout = d.command_timeout_seconds
+    if "command_timeout" in raw:
+        timeout = float(_wrap("oncall.command_timeout", parse_duration, raw["command_timeout"]))
+    warning = d.warning_seconds
+    if "warning" in raw:
+        warning = _wrap("oncall.warning", parse_duration, raw["warning"])
+    critical = d.critical_seconds
+    if "critical" in raw:
+        critical = _wrap("oncall.critical", parse_duration, raw["critical"])
+    if critical > warning:
+        raise ConfigError("oncall.critical", "must not be longer than oncall.warning")
+    return OncallConfig(
+        repeat_seconds=_wrap("oncall.repeat", parse_duration, raw["repeat"])
+        if "repeat" in raw
+        else d.repeat_seconds,
+        before_breach=before,
+        command=_optional_str(raw["command"], "oncall.command") if "command" in raw else None,
+        command_timeout_seconds=timeout,
+        sound=_bool(raw["sound"], "oncall.sound") if "sound" in raw else d.sound,
+        view=view,
+        warning_seconds=warning,
+        critical_seconds=critical,
+    )
+
+
 def parse_config(data: Mapping[str, Any], source: Path | None = None) -> Config:
     """Validate an already-parsed TOML document."""
-    _check_keys(data, {"calendar", "sla", "smtp", "company", "technician"}, "")
+    _check_keys(data, {"calendar", "sla", "smtp", "company", "technician", "oncall"}, "")
     technician = None
     if "technician" in data:
         technician = _str(data["technician"], "technician")
@@ -484,6 +554,7 @@ def parse_config(data: Mapping[str, Any], source: Path | None = None) -> Config:
         company=_company(_table(data["company"], "company"))
         if "company" in data
         else CompanyConfig(),
+        oncall=_oncall(_table(data["oncall"], "oncall")) if "oncall" in data else OncallConfig(),
         technician=technician,
         source=source,
     )

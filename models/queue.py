@@ -30,11 +30,13 @@ class QueueRow(NamedTuple):
     assignee: str | None  # technician email
     entitlement: str
     version: int
+    acknowledged_at: float | None = None  # on-call: an emergency stops alerting once set
 
 
 _COLUMNS = (
     "number, kind, status, received_at, waiting_since, first_response_at, customer_id,"
-    " requester_email, subject, phone_requested, assignee_id, entitlement, version"
+    " requester_email, subject, phone_requested, assignee_id, entitlement, version,"
+    " acknowledged_at"
 )
 
 
@@ -88,6 +90,7 @@ class _Lookups:
                 technicians.get(r[10]) if r[10] is not None else None,
                 r[11],
                 r[12],
+                r[13],
             )
             for r in raw
         ]

@@ -39,11 +39,27 @@ class SlaState(NamedTuple):
 
 
 class SlaPolicy:
-    def __init__(self, calendar: BusinessCalendar, config: SlaConfig) -> None:
+    def __init__(
+        self,
+        calendar: BusinessCalendar,
+        config: SlaConfig,
+        *,
+        emergency_warning: float | None = None,
+        emergency_critical: float | None = None,
+    ) -> None:
         self.calendar = calendar
         self.config = config
         self._standard = float(config.standard_seconds)
         self._emergency = float(config.emergency_seconds)
+        # an emergency's own thresholds ([oncall] warning / critical): a share of a 1 h budget
+        # (25 % = 15 m) would equal the critical threshold and leave 16-59 m reading "ok"; by
+        # default an emergency is "warning" from arrival
+        self._emergency_warning = (
+            self._emergency if emergency_warning is None else float(emergency_warning)
+        )
+        self._emergency_critical = (
+            float(config.critical_seconds) if emergency_critical is None else emergency_critical
+        )
         # standard deadlines never change for a given received instant: the queue asks every second
         self._deadlines: dict[float, float] = {}
 
@@ -106,12 +122,17 @@ class SlaPolicy:
         return [state(kind, received, at) for kind, received in tickets]
 
     def status(self, state: SlaState) -> SlaStatus:
-        """breached > paused > critical (< critical_seconds left) > warning (< fraction) > ok."""
+        """breached > paused > critical (< critical_seconds left) > warning (< fraction) > ok;
+        emergencies use their own thresholds (warning from arrival by default)."""
         if state.breached:
             return "breached"
         if state.paused:
             return "paused"
         remaining = state.remaining_seconds
+        if state.kind == "emergency":
+            if remaining < self._emergency_critical:
+                return "critical"
+            return "warning" if remaining <= self._emergency_warning else "ok"
         if remaining < self.config.critical_seconds:
             return "critical"
         if remaining < self.config.warning_fraction * self.target(state.kind):

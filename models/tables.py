@@ -145,6 +145,9 @@ class Ticket(SQLModel, table=True):
     closed_at: float | None = None
     updated_at: float
     version: int = 1
+    # on-call: an open emergency alerts every console until acknowledged (or answered)
+    acknowledged_at: float | None = None
+    acknowledged_by: str | None = None  # technician email
 
 
 class Message(SQLModel, table=True):

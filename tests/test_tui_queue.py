@@ -8,6 +8,7 @@ import pytest
 
 from models import actions
 from models.db import Store
+from models.oncall import is_alerting
 from tests.tui_support import FROZEN_NOW, make_app
 from tui.app import ShiftdeskApp
 from tui.widgets.queue_view import QueueView
@@ -32,9 +33,12 @@ async def test_queue_is_fifo_and_navigates(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
         view = await loaded(pilot)
-        rows = [view.row_at(i) for i in range(view.visible_count)]
-        received = [r.received_at for r in rows if r]
-        assert received == sorted(received) and len(received) >= 10
+        rows = [r for i in range(view.visible_count) if (r := view.row_at(i))]
+        # unacknowledged emergencies are pinned on top (docs/oncall.md); FIFO within each part
+        pinned = [r.received_at for r in rows if is_alerting(r)]
+        rest = [r.received_at for r in rows if not is_alerting(r)]
+        assert [r.received_at for r in rows] == pinned + rest
+        assert pinned == sorted(pinned) and rest == sorted(rest) and len(rest) >= 10
         await pilot.press("j", "j")
         assert view.cursor == 2
         await pilot.press("k")

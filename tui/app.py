@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from models.actions import set_display_zone
+from tui.alerts import Alerter
 from tui.context import AppContext, stylesheet_path
 from tui.screens.queue import QueueScreen
 
@@ -31,7 +32,30 @@ class ShiftdeskApp(App[None]):
         self.ctx = ctx
         set_display_zone(ctx.config.calendar.timezone)  # "alex took it at 14:02:11 MST"
         self.outbox_line = ""
+        self.oncall_line = ""  # the outbound hook's last failure
         self._timer: Timer | None = None
+        self.ticks = 0  # how many times the 1 Hz timer ran (tests wait on it, never sleep)
+        self.alerts = Alerter(self)
+
+    def write_terminal(self, data: str) -> None:
+        """Raw output through Textual's driver: reaches SSH and web clients too."""
+        if self._driver is not None:
+            self._driver.write(data)
+
+    def bell(self) -> None:
+        # App.bell() skips headless drivers; going through the driver always lets a test see it
+        self.write_terminal("\a")
+
+    @work(thread=True, group="oncall-hook", exit_on_error=False)
+    def run_oncall_hook(self, command: str, payload: dict[str, Any]) -> None:
+        """The [oncall] command, off the event loop; its failure goes to the status line."""
+        from models.oncall import run_hook
+
+        error = run_hook(command, payload, self.ctx.config.oncall.command_timeout_seconds)
+        line = error or ""
+        if line != self.oncall_line:
+            self.oncall_line = line
+            self.call_from_thread(self._outbox_changed)
 
     def on_key(self, event: events.Key) -> None:
         """Keys typed ahead of a focus change. Textual hands a key to the widget focused when the
@@ -121,8 +145,11 @@ class ShiftdeskApp(App[None]):
 
     def tick(self) -> None:
         screen = self.screen if isinstance(self.screen, QueueScreen) else self._queue_screen()
+        self.ticks += 1
+        now = self.ctx.clock()
         if screen is not None:
-            screen.tick(self.ctx.clock())
+            screen.tick(now)
+        self.alerts.tick(now)  # repeats and before-breach points ride on the same timer
 
     def _queue_screen(self) -> QueueScreen | None:
         for screen in self.screen_stack:

@@ -108,6 +108,23 @@ def common_options(func: F) -> F:
     return func
 
 
+def console_options(func: F) -> F:
+    """--view / --mute for the commands that open the console (`shiftdesk`, `shiftdesk demo`)."""
+    from models.config import ONCALL_VIEWS
+
+    func = click.option(
+        "--mute",
+        is_flag=True,
+        help="No terminal bell for emergencies (the toast and desktop notification still show).",
+    )(func)
+    return click.option(
+        "--view",
+        type=click.Choice(ONCALL_VIEWS),
+        help="The view the console starts in, e.g. `emergencies` for on-call "
+        "[default: the config's oncall.view, else waiting].",
+    )(func)
+
+
 def settings() -> Settings:
     return click.get_current_context().find_root().ensure_object(Settings)
 
@@ -216,6 +233,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "close": ("tui.commands.work", "close_command"),
     "reopen": ("tui.commands.work", "reopen_command"),
     "outbox": ("tui.commands.work", "outbox_command"),
+    "oncall": ("tui.commands.oncall", "oncall_command"),
+    "ack": ("tui.commands.oncall", "ack_command"),
 }
 
 
@@ -294,10 +313,11 @@ def _exit_for(exc: Exception) -> tuple[int, str]:
 )
 @click.version_option(__version__, "--version", prog_name="shiftdesk")
 @common_options
+@console_options
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, view: str | None, mute: bool) -> None:
     """shiftdesk: the support technician's console. With no command, opens the queue."""
     if ctx.invoked_subcommand is None:
         from tui.commands.run import run_tui
 
-        run_tui(settings(), demo=False)
+        run_tui(settings(), demo=False, view=view, mute=mute)

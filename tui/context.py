@@ -41,11 +41,19 @@ class AppContext:
     demo_speed: float = 1.0
     ascii_flags: bool = field(default_factory=lambda: not unicode_terminal())
     live: bool = True  # tick and watch the change feed (off in snapshot tests)
+    mute: bool = False  # --mute: no bell for emergencies (the toast and notification stay)
+    view: str | None = None  # --view: the view the console starts in (else [oncall] view)
     policy: SlaPolicy = field(init=False)
 
     def __post_init__(self) -> None:
         calendar = BusinessCalendar.from_config(self.config.calendar)
-        self.policy = SlaPolicy(calendar, self.config.sla)
+        oncall = self.config.oncall
+        self.policy = SlaPolicy(
+            calendar,
+            self.config.sla,
+            emergency_warning=oncall.warning_seconds,
+            emergency_critical=oncall.critical_seconds,
+        )
 
     @property
     def zone(self) -> str:

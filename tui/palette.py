@@ -35,6 +35,7 @@ def queue_commands(screen: Screen[object]) -> Iterable[SystemCommand]:
         "queue.view_all": "View: all tickets",
         "queue.view_not_entitled": "View: not entitled",
         "queue.clear": "Clear filters",
+        "ticket.acknowledge": "Acknowledge the emergency (stop its alerts)",
         "ticket.take": "Take the ticket",
         "ticket.reply": "Reply by email",
         "ticket.note": "Add an internal note",

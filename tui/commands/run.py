@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tui.cli import Settings, common_options, fail, loaded_config, settings
+from tui.cli import Settings, common_options, console_options, fail, loaded_config, settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,8 +66,17 @@ def _shifted_clock(config: Config, at: str) -> Callable[[], float]:
     return lambda: time.time() + offset
 
 
-def run_tui(s: Settings, demo: bool, speed: float = 1.0, at: str | None = None) -> None:
+def run_tui(
+    s: Settings,
+    demo: bool,
+    speed: float = 1.0,
+    at: str | None = None,
+    *,
+    view: str | None = None,
+    mute: bool = False,
+) -> None:
     ctx = build_context(s, demo=demo, speed=speed, at=at)
+    ctx.view, ctx.mute = view, mute
     from tui.app import ShiftdeskApp
 
     ShiftdeskApp(ctx).run()
@@ -91,6 +100,7 @@ def run_tui(s: Settings, demo: bool, speed: float = 1.0, at: str | None = None) 
     "the company's zone, e.g. 2026-12-01T10:30. The clock then runs at the real pace.",
 )
 @common_options
-def demo_command(speed: float, at: str | None) -> None:
+@console_options
+def demo_command(speed: float, at: str | None, view: str | None, mute: bool) -> None:
     """Open the console on a throwaway store full of realistic tickets, with new ones arriving."""
-    run_tui(settings(), demo=True, speed=speed, at=at)
+    run_tui(settings(), demo=True, speed=speed, at=at, view=view, mute=mute)

@@ -40,6 +40,7 @@ KEY_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Work a ticket",
         [
+            ("A", "acknowledge an alerting emergency (stops its alerts everywhere)"),
             ("t", "take (assign to me)"),
             ("r", "reply by email (ctrl+s sends)"),
             ("n", "internal note"),

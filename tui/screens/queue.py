@@ -19,7 +19,8 @@ from textual.widgets import Footer, Input, Static
 from models.actions import ActionError, Conflict
 from models.changes import ChangeFeed
 from models.db import StoreError
-from models.queue import load_queue, load_rows
+from models.oncall import is_alerting
+from models.queue import QueueRow, load_queue, load_rows
 from models.sanitize import safe_line
 from tui.messages import QueueLoaded, TicketsChanged
 from tui.widgets.detail import DetailPane
@@ -36,6 +37,7 @@ from tui.widgets.queue_view import (
     build_queue_data,
     column_widths,
     pad,
+    start_filter,
 )
 
 if TYPE_CHECKING:
@@ -85,6 +87,7 @@ class QueueScreen(Screen[None]):
         Binding("R", "reclassify", "Reclassify", show=False, id="ticket.reclassify"),
         Binding("Y", "accept", "Accept", show=False, id="ticket.accept"),
         Binding("s", "schedule", "Schedule", show=False, id="ticket.schedule"),
+        Binding("A", "acknowledge", "Ack", id="ticket.acknowledge"),
         Binding("escape", "back", "Back", id="queue.back"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -146,6 +149,9 @@ class QueueScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.queue.focus()
+        start = start_filter(self.sd.ctx.view or self.sd.ctx.config.oncall.view)
+        if start != self.queue.filter:
+            self.queue.set_filter(start)
         self.load_queue()
         self.refresh_header()
 
@@ -174,9 +180,16 @@ class QueueScreen(Screen[None]):
     def on_queue_loaded(self, message: QueueLoaded) -> None:
         if isinstance(message.data, QueueData):
             self.queue.set_data(message.data, complete=message.complete)
+            alerting: list[QueueRow] = message.data.alerting
         else:
             self.queue.set_rows(message.data, complete=message.complete)
             self.call_after_refresh(self._head_painted.set)
+            alerting = [row for row in message.data if is_alerting(row)]
+        if self.sd.ctx.live:
+            # a full load is the whole truth: whatever alerted from the first frame's rows and
+            # is no longer alerting (acknowledged meanwhile) stops
+            stale = set(self.sd.alerts.tracker.alerting) - {row.number for row in alerting}
+            self.sd.alerts.observe(alerting, gone=stale if message.complete else ())
         self.refresh_header()
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
@@ -212,6 +225,8 @@ class QueueScreen(Screen[None]):
         self._notice_taken_over(message)
         found = {row.number for row in message.rows}
         self.queue.upsert(message.rows, gone=message.numbers - found)
+        if self.sd.ctx.live:
+            self.sd.alerts.observe(message.rows, gone=message.numbers - found)
         self.refresh_header()
         current = self.detail.number
         if current is not None and current in message.numbers:
@@ -260,6 +275,8 @@ class QueueScreen(Screen[None]):
         text = f" {view.filter.describe()} · {view.visible_count} shown of {view.total}"
         if self.sd.outbox_line:
             text += f" · {self.sd.outbox_line}"
+        if self.sd.oncall_line:
+            text += f" · {self.sd.oncall_line}"
         self.set_status(text)
 
     # ------------------------------------------------------------------ queue events
@@ -529,6 +546,43 @@ class QueueScreen(Screen[None]):
         from tui.screens.prompts import ScheduleModal
 
         self.app.push_screen(ScheduleModal(self.sd.ctx, number), self._modal_done)
+
+    def action_acknowledge(self) -> None:
+        """`A`: acknowledge the highlighted emergency, or else the oldest one still alerting
+        (at 3 a.m. it is pinned on top, wherever the cursor is), with an optional comment."""
+        from models.oncall import acknowledge
+        from tui.screens.prompts import AskReason
+
+        self._flush_follow()
+        row = self.queue.current
+        if row is None or not is_alerting(row):
+            first = self.queue.row_at(0)
+            row = first if first is not None and is_alerting(first) else None
+        if row is None:
+            self.notify("No unacknowledged emergency here", severity="warning", timeout=3)
+            return
+        number, version = row.number, row.version
+        ctx = self.sd.ctx
+
+        def given(comment: str | None) -> None:
+            if comment is None:
+                return
+            self.run_ticket_action(
+                f"#{number} acknowledged",
+                lambda: acknowledge(
+                    ctx.store, number, ctx.actor, comment, expected_version=version, at=ctx.clock()
+                ),
+                number=number,
+            )
+
+        self.app.push_screen(
+            AskReason(
+                f"Acknowledge emergency #{number} ({safe_line(row.customer)[:40]})",
+                placeholder="optional comment — enter acknowledges",
+                optional=True,
+            ),
+            given,
+        )
 
     def action_rsaa(self) -> None:
         number = self.current_number()

@@ -50,10 +50,12 @@ class HeaderBar(Static):
             text.append("  closed", style="bold yellow")
             text.append(f" · opens {_when(change, now, self.zone)}")
         text.append(f"  waiting {waiting}")
+        # NO_COLOR turns red into a dark grey on black: urgent counts are reversed instead
+        urgent = "bold reverse" if self.app.no_color else "bold red"
         text.append("  emerg " if narrow else "  emergencies ")
-        text.append(str(emergencies), style="bold red" if emergencies else "")
+        text.append(str(emergencies), style=urgent if emergencies else "")
         text.append("  breached ")
-        text.append(str(breached), style="bold red" if breached else "")
+        text.append(str(breached), style=urgent if breached else "")
         if extra:
             text.append(f"  {extra}", style="dim")
         plain = text.plain
