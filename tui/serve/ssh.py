@@ -83,7 +83,9 @@ class ShiftdeskSSHServer(asyncssh.SSHServer):
         self.conn = conn
 
     def begin_auth(self, username: str) -> bool:
-        return True  # always ask: a key may name a technician, even in a demo
+        # an anonymous demo asks nothing; with a key file, a key may name a technician even in a
+        # demo (and anyone else still gets in: any key, or keyboard-interactive with no question)
+        return not (self.state.demo and self.state.keys is None)
 
     def session_requested(self) -> ConsoleSession:
         return ConsoleSession(self.state)
