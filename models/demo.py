@@ -427,6 +427,12 @@ def demo_instant(when: str, calendar: BusinessCalendar, now: float) -> float:
         raise ValueError(f"{text!r}: {exc}") from None
 
 
+def has_world(store: Store) -> bool:
+    """Whether the store already holds a demo world (a shared demo's viewers join it)."""
+    with store.session() as session:
+        return session.execute(select(col(Customer.id)).limit(1)).first() is not None
+
+
 def populate(store: Store, *, seed: int = 7, now: float, me: Actor | None = None) -> None:
     """A demo store: every ticket stage, relative to `now`."""
     rng = random.Random(seed)

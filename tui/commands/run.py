@@ -50,10 +50,8 @@ def build_context(
         clock = lambda: time.time() + offset  # noqa: E731
     elif demo and at is not None:
         clock = _shifted_clock(config, at)
-    populated = False
     if demo:
         folder = store_dir or Path(tempfile.mkdtemp(prefix="shiftdesk-demo-"))
-        populated = (folder / DEMO_DB).exists()
         url = f"sqlite:///{folder / DEMO_DB}"
     try:
         store = open_store(url)
@@ -61,15 +59,15 @@ def build_context(
         fail(str(exc), 75)
         raise
     actor = Actor(email)
-    if demo and not populated:
-        from models.demo import populate
-
-        populate(store, now=clock(), me=actor)
-    elif demo:
+    if demo:
         from models.actions import technician_for
+        from models.demo import has_world, populate
 
-        with store.transaction() as session:  # a viewer joining a shared world
-            technician_for(session, actor)
+        if not has_world(store):  # a new store, or the server's migrated empty template
+            populate(store, now=clock(), me=actor)
+        else:
+            with store.transaction() as session:  # a viewer joining a shared world
+                technician_for(session, actor)
     return AppContext(
         store=store,
         config=config,

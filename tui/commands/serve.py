@@ -27,7 +27,7 @@ def parse_address(text: str, option: str) -> tuple[str, int]:
         host, port_text = "", text.strip()
     host = host.strip("[]")
     if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise click.BadParameter(f"{text!r} is not [HOST:]PORT", param_hint=option)
+        raise click.BadParameter(f"{option}: {text!r} is not [HOST:]PORT")
     return host, int(port_text)
 
 
@@ -127,8 +127,12 @@ def serve_command(
         fail("nothing to serve: pass --ssh [HOST:]PORT and/or --web [HOST:]PORT", EX_USAGE)
     if shared_demo and not demo:
         fail("--shared-demo needs --demo", EX_USAGE)
-    ssh_at = parse_address(ssh_address, "--ssh") if ssh_address is not None else None
-    web_at = parse_address(web_address, "--web") if web_address is not None else None
+    try:
+        ssh_at = parse_address(ssh_address, "--ssh") if ssh_address is not None else None
+        web_at = parse_address(web_address, "--web") if web_address is not None else None
+    except click.BadParameter as exc:
+        fail(exc.message, EX_USAGE)
+        raise
     try:
         idle = parse_duration(idle_timeout)
     except click.BadParameter as exc:
@@ -214,6 +218,7 @@ async def _serve(
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, stop.set)
     plan = state.plan
+    await state.prepare()
     tasks: list[asyncio.Task[None]] = []
     acceptor = None
     runner = None
@@ -249,6 +254,9 @@ async def _serve(
         if acceptor is not None:
             acceptor.close()
         await state.close_all("the server is shutting down")
+        for leftover in list(state.background):
+            leftover.cancel()
+        await asyncio.gather(*state.background, return_exceptions=True)
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

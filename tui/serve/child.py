@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shlex
 import shutil
@@ -17,8 +18,11 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from tui.serve import protocol
+
+log = logging.getLogger("shiftdesk.serve")
 
 STOP_GRACE = 2.0  # seconds a console gets to quit on SIGTERM before SIGKILL
 STDERR_KEPT = 4096  # bytes of the child's stderr kept for the one-line reason of a failed start
@@ -77,6 +81,7 @@ class ConsolePlan:
     python: str = field(default=sys.executable)
 
     def argv(self, email: str, store_dir: Path | None) -> list[str]:
+        """[python, -m, tui, ...the `shiftdesk` arguments] (the fork server takes argv[3:])."""
         argv = [self.python, "-m", "tui"]
         if self.config_path is not None:
             argv += ["--config", str(self.config_path)]
@@ -117,6 +122,29 @@ def child_environment(
     return env
 
 
+class ConsoleProcess(Protocol):
+    """asyncio.subprocess.Process, or a child of the fork server (zygote.ForkedProcess)."""
+
+    pid: int
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    @property
+    def stdin(self) -> asyncio.StreamWriter | None: ...
+
+    @property
+    def stdout(self) -> asyncio.StreamReader | None: ...
+
+    @property
+    def stderr(self) -> asyncio.StreamReader | None: ...
+
+    async def wait(self) -> int: ...
+
+
+Spawner = Callable[[list[str], Mapping[str, str]], Awaitable[ConsoleProcess]]
+
+
 class ConsoleChild:
     """Starts the console, pumps its screen to `write`, and ends it (process group and store)."""
 
@@ -127,12 +155,14 @@ class ConsoleChild:
         write: Callable[[bytes], Awaitable[None]],
         *,
         store_dir: Path | None = None,
+        spawn: Spawner | None = None,
     ) -> None:
         self.argv = argv
+        self.spawn = spawn  # the fork server; else (or if it fails) a fresh interpreter
         self.env = dict(env)
         self.write = write
         self.store_dir = store_dir  # ours: deleted when the child is gone
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: ConsoleProcess | None = None
         self.started = False  # the ready line came
         self._stderr = bytearray()
         self._stopped = False
@@ -142,6 +172,12 @@ class ConsoleChild:
         return self.process.pid if self.process is not None else None
 
     async def start(self) -> None:
+        if self.spawn is not None:
+            try:
+                self.process = await self.spawn(self.argv[3:], self.env)
+                return
+            except OSError as exc:
+                log.warning("fork server: %s; starting the console afresh", exc)
         self.process = await asyncio.create_subprocess_exec(
             *self.argv,
             stdin=asyncio.subprocess.PIPE,
@@ -205,7 +241,8 @@ class ConsoleChild:
                     await asyncio.wait_for(process.wait(), grace)
                 except TimeoutError:
                     self._signal(signal.SIGKILL)
-                    await process.wait()
+                    with contextlib.suppress(TimeoutError):  # a fork server gone: no news
+                        await asyncio.wait_for(process.wait(), grace)
             # what it started may outlive it in the group: the group goes too
             self._signal(signal.SIGKILL)
             status = process.returncode if process.returncode is not None else -1

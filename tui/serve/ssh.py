@@ -14,8 +14,9 @@ import contextlib
 import itertools
 import logging
 import re
+import shutil
 import tempfile
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,13 @@ import asyncssh
 from tui.serve.child import (
     ConsoleChild,
     ConsolePlan,
+    ConsoleProcess,
     SessionOptionError,
     child_environment,
     display_options,
 )
 from tui.serve.keys import AuthorizedKeys
+from tui.serve.zygote import Zygote
 
 log = logging.getLogger("shiftdesk.serve")
 
@@ -53,6 +56,29 @@ class ServeState:
     work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix=WORK_PREFIX)))
     viewer_numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    zygote: Zygote | None = None  # forks consoles with the imports done
+    template: Path | None = None  # a migrated, empty demo store copied for each viewer
+
+    async def prepare(self, *, fork_server: bool = True) -> None:
+        """The fork server and the demo template: what makes a session's first frame fast."""
+        if self.demo and self.plan.shared_dir is None:
+            template = self.work_dir / "template.db"
+            await asyncio.to_thread(_make_template, template)
+            self.template = template
+        if fork_server:
+            zygote = Zygote(self.plan.python)
+            try:
+                await zygote.start()
+            except OSError as exc:
+                log.warning("no fork server (%s): each console starts afresh", exc)
+                await zygote.close()
+            else:
+                self.zygote = zygote
+
+    async def spawn_console(self, args: list[str], env: Mapping[str, str]) -> ConsoleProcess:
+        if self.zygote is None:
+            raise OSError("no fork server")
+        return await self.zygote.spawn(args, env)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """A task run for its effect, kept referenced until done."""
@@ -72,6 +98,15 @@ class ServeState:
 
     async def close_all(self, reason: str) -> None:
         await asyncio.gather(*(s.end(reason, 0) for s in list(self.sessions)))
+        if self.zygote is not None:
+            await self.zygote.close()
+            self.zygote = None
+
+
+def _make_template(path: Path) -> None:
+    from models.db import open_store
+
+    open_store(f"sqlite:///{path}").dispose()  # migrated; WAL folded back into the file
 
 
 class ShiftdeskSSHServer(asyncssh.SSHServer):
@@ -204,11 +239,17 @@ class ConsoleSession(asyncssh.SSHServerSession[bytes]):
         store_dir = None
         if self.state.demo and self.state.plan.shared_dir is None:
             store_dir = Path(tempfile.mkdtemp(prefix="session-", dir=self.state.work_dir))
+            if self.state.template is not None:  # skips the migrations: ~0.2 s of CPU each
+                shutil.copyfile(self.state.template, store_dir / "demo.db")
         env = child_environment(
             self.term, self.size[0], self.size[1], options, self.chan.get_environment()
         )
         self.child = ConsoleChild(
-            self.state.plan.argv(email, store_dir), env, self._write, store_dir=store_dir
+            self.state.plan.argv(email, store_dir),
+            env,
+            self._write,
+            store_dir=store_dir,
+            spawn=self.state.spawn_console if self.state.zygote is not None else None,
         )
         log.info("session for %s (%s)", email, conn.get_extra_info("peername"))
         try:
