@@ -65,7 +65,11 @@ def make_state(
 
 
 @asynccontextmanager
-async def ssh_server(state: ServeState) -> AsyncIterator[int]:
+async def ssh_server(state: ServeState, *, prepared: bool = False) -> AsyncIterator[int]:
+    """The server on a free port; `prepared`: with the fork server and the demo template, as
+    `shiftdesk serve` runs (costs ~1 s more to start)."""
+    if prepared:
+        await state.prepare()
     host_key = asyncssh.generate_private_key("ssh-ed25519")
     acceptor = await start_ssh_server(state, "127.0.0.1", 0, host_key)
     try:

@@ -27,6 +27,7 @@ from tests.serve_support import (
     ssh_server,
 )
 from tui.serve.keys import AuthorizedKeys
+from tui.serve.world import populate_shared_world
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +35,8 @@ pytestmark = pytest.mark.slow
 async def test_a_demo_session_from_connect_to_disconnect(tmp_path: Path) -> None:
     """See the queue, resize, press keys, disconnect: the console and its store are gone."""
     state = make_state(tmp_path, max_sessions=1)
-    async with ssh_server(state) as port:
+    async with ssh_server(state, prepared=True) as port:
+        assert state.zygote is not None and state.template is not None
         conn = await connect(port, key=asyncssh.generate_private_key("ssh-ed25519"))
         term = await Terminal.open(conn, size=(120, 40))
         await term.until(QUEUE_LOADED)
@@ -58,7 +60,7 @@ async def test_a_demo_session_from_connect_to_disconnect(tmp_path: Path) -> None
         conn.close()
         await conn.wait_closed()
         await eventually(lambda: not alive(pid) and not store.exists() and not state.sessions)
-    assert list((tmp_path / "serve").iterdir()) == []
+    assert [p.name for p in (tmp_path / "serve").iterdir()] == ["template.db"]
 
 
 async def test_quitting_the_console_ends_the_session_and_restores_the_terminal(
@@ -78,7 +80,7 @@ async def test_quitting_the_console_ends_the_session_and_restores_the_terminal(
 
 async def test_a_killed_console_leaves_no_store_and_ends_the_session(tmp_path: Path) -> None:
     state = make_state(tmp_path)
-    async with ssh_server(state) as port, await connect(port) as conn:
+    async with ssh_server(state, prepared=True) as port, await connect(port) as conn:
         term = await Terminal.open(conn)
         await term.until(QUEUE_LOADED)
         [(pid, store)] = session_children(state)
@@ -187,3 +189,24 @@ async def test_an_idle_session_is_disconnected(tmp_path: Path) -> None:
         assert term.errors == b"shiftdesk: idle for 2s: disconnected\r\n"
         assert not state.sessions and not alive(pid)
         assert store is not None and not store.exists()
+
+
+async def test_a_shared_demo_shows_each_viewer_the_others_actions(tmp_path: Path) -> None:
+    shared = tmp_path / "serve" / "shared"
+    shared.mkdir(parents=True)
+    populate_shared_world(shared, time.time())
+    state = make_state(tmp_path, shared_dir=shared)
+    async with ssh_server(state) as port:
+        alice_conn = await connect(port, username="zed")
+        bob_conn = await connect(port, username="bob")
+        alice = await Terminal.open(alice_conn)
+        bob = await Terminal.open(bob_conn)
+        await alice.until(QUEUE_LOADED)
+        await bob.until(QUEUE_LOADED)
+        mark = bob.mark()
+        alice.press(b"u")  # unassigned only: the cursor is on one nobody has
+        alice.press(b"t")
+        await bob.until(rb"zed-1", since=mark)  # bob's console shows who took it
+        for conn in (alice_conn, bob_conn):
+            conn.close()
+    assert (shared / "demo.db").exists()  # the world outlives its viewers (the server's to delete)
