@@ -9,6 +9,7 @@ failing that, a comment that is an email address:
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import stat
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncssh
+
+log = logging.getLogger("shiftdesk.serve")
 
 HOST_KEY_NAME = "ssh_host_ed25519_key"
 _KEY_TYPE = re.compile(r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-\S+|sk-\S+@openssh\.com)$")
@@ -58,8 +61,11 @@ class AuthorizedKeys:
             info = self.path.stat()
             if (info.st_mtime, info.st_size) != self._stamp:
                 self.reload()
-        except (OSError, KeyFileError):
+        except OSError:
             pass
+        except KeyFileError as exc:
+            self._stamp = (info.st_mtime, info.st_size)  # said once per edit
+            log.warning("%s (keeping the keys read before)", exc)
         return self.emails.get(key.public_data)
 
 

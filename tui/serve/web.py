@@ -18,6 +18,11 @@ async def start_web_server(
     # textual-serve starts `command` through the shell for each browser tab
     server = Server(shlex.join(argv), host=host or "0.0.0.0", port=port, public_url=public_url)
     server.title = "shiftdesk"
+
+    async def quiet(_app: web.Application) -> None:  # not textual-serve's banner on our stdout
+        pass
+
+    server.on_startup = quiet  # type: ignore[method-assign]
     app = await server._make_app()  # serve() would own the event loop; the SSH server shares it
     runner = web.AppRunner(app)
     await runner.setup()
