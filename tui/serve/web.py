@@ -22,7 +22,7 @@ async def start_web_server(
     async def quiet(_app: web.Application) -> None:  # not textual-serve's banner on our stdout
         pass
 
-    server.on_startup = quiet  # type: ignore[method-assign]
+    server.on_startup = quiet  # type: ignore[method-assign,assignment]
     app = await server._make_app()  # serve() would own the event loop; the SSH server shares it
     runner = web.AppRunner(app)
     await runner.setup()
