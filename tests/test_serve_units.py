@@ -3,7 +3,10 @@ per-session options and environment, the command's arguments."""
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import asyncssh
@@ -20,6 +23,7 @@ from tui.serve.child import (
     display_options,
 )
 from tui.serve.keys import AuthorizedKeys, KeyFileError, load_host_key, parse_authorized_keys
+from tui.serve.ssh import WORK_PREFIX, clear_stale_work_dirs
 
 
 def test_a_key_names_its_technician_by_option_or_by_comment() -> None:
@@ -157,3 +161,19 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, args: list[str], rea
     )
     assert result.exit_code == 2, result.output
     assert reason in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_work_folders_of_dead_servers_are_cleared(tmp_path: Path) -> None:
+    dead, alive, foreign = (tmp_path / f"{WORK_PREFIX}{n}" for n in ("dead", "alive", "x"))
+    for folder in (dead, alive, foreign):
+        (folder / "session-1").mkdir(parents=True)
+    (dead / "server.pid").write_text(str(_dead_pid()))
+    (alive / "server.pid").write_text(str(os.getpid()))
+    assert clear_stale_work_dirs(tmp_path) == [dead]
+    assert not dead.exists() and alive.exists() and foreign.exists()
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid

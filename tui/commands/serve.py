@@ -121,7 +121,7 @@ def serve_command(
     from models.locations import data_dir
     from tui.serve.child import ConsolePlan
     from tui.serve.keys import AuthorizedKeys, KeyFileError, load_host_key
-    from tui.serve.ssh import ServeState
+    from tui.serve.ssh import ServeState, clear_stale_work_dirs
 
     if ssh_address is None and web_address is None:
         fail("nothing to serve: pass --ssh [HOST:]PORT and/or --web [HOST:]PORT", EX_USAGE)
@@ -140,6 +140,8 @@ def serve_command(
         raise
     s = settings()
     config = loaded_config()
+    for folder in clear_stale_work_dirs():
+        click.echo(f"shiftdesk serve: removed {folder} (left by a server that died)", err=True)
     keys: AuthorizedKeys | None = None
     keys_path = authorized_keys or data_dir() / "authorized_keys"
     if ssh_at is not None and (authorized_keys is not None or not demo):

@@ -166,12 +166,19 @@ class ConsoleChild:
         self.started = False  # the ready line came
         self._stderr = bytearray()
         self._stopped = False
+        self._pending: list[bytes] = []  # keys and resizes that came before the process
 
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
 
     async def start(self) -> None:
+        await self._start()
+        pending, self._pending = self._pending, []
+        for packet in pending:
+            self._send(packet)
+
+    async def _start(self) -> None:
         if self.spawn is not None:
             try:
                 self.process = await self.spawn(self.argv[3:], self.env)
@@ -225,6 +232,9 @@ class ConsoleChild:
 
     def _send(self, packet: bytes) -> None:
         process = self.process
+        if process is None and not self._stopped:
+            self._pending.append(packet)
+            return
         if process is None or process.stdin is None or process.stdin.is_closing():
             return
         with contextlib.suppress(ConnectionError, RuntimeError):

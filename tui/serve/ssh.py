@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -61,6 +62,7 @@ class ServeState:
 
     async def prepare(self, *, fork_server: bool = True) -> None:
         """The fork server and the demo template: what makes a session's first frame fast."""
+        (self.work_dir / "server.pid").write_text(str(os.getpid()))
         if self.demo and self.plan.shared_dir is None:
             template = self.work_dir / "template.db"
             await asyncio.to_thread(_make_template, template)
@@ -101,6 +103,25 @@ class ServeState:
         if self.zygote is not None:
             await self.zygote.close()
             self.zygote = None
+
+
+def clear_stale_work_dirs(parent: Path | None = None) -> list[Path]:
+    """Work folders of servers that died without cleaning up (SIGKILL, a crash): their session
+    stores would otherwise stay in the temp dir for good. A live server's folder is left alone."""
+    removed = []
+    for folder in Path(parent or tempfile.gettempdir()).glob(f"{WORK_PREFIX}*"):
+        try:
+            pid = int((folder / "server.pid").read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or just being made
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except PermissionError:
+            pass  # another user's live server
+    return removed
 
 
 def _make_template(path: Path) -> None:
