@@ -196,7 +196,8 @@ def serve_command(
             shutil.rmtree(state.work_dir, ignore_errors=True)
             fail(str(exc), EX_USAGE)
     logging.basicConfig(level=logging.INFO, format="shiftdesk serve: %(message)s")
-    logging.getLogger("asyncssh").setLevel(logging.WARNING)  # a line per channel event otherwise
+    for noisy in ("asyncssh", "alembic"):  # a line per channel event, per migration step
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         asyncio.run(_serve(state, ssh_at, host, web_at, public_url, s.technician))
     finally:
