@@ -165,7 +165,8 @@ class ConsoleChild:
         self.process: ConsoleProcess | None = None
         self.started = False  # the ready line came
         self._stderr = bytearray()
-        self._stopped = False
+        self._stopped = False  # no more input taken
+        self._stopping: asyncio.Future[int] | None = None
         self._pending: list[bytes] = []  # keys and resizes that came before the process
 
     @property
@@ -241,7 +242,15 @@ class ConsoleChild:
             process.stdin.write(packet)
 
     async def stop(self, grace: float = STOP_GRACE) -> int:
-        """End the process group (SIGTERM, then SIGKILL), reap, delete the store; idempotent."""
+        """End the process group (SIGTERM, then SIGKILL), reap, delete the store. Every caller
+        (the pump seeing EOF, the session ending) waits for the one same stop: none returns
+        while the store still exists."""
+        if self._stopping is None:
+            self._stopped = True
+            self._stopping = asyncio.ensure_future(self._stop(grace))
+        return await asyncio.shield(self._stopping)
+
+    async def _stop(self, grace: float) -> int:
         process = self.process
         status = -1
         if process is not None:
@@ -258,10 +267,8 @@ class ConsoleChild:
             status = process.returncode if process.returncode is not None else -1
             if process.stdin is not None:
                 process.stdin.close()
-        if not self._stopped:
-            self._stopped = True
-            if self.store_dir is not None:
-                await asyncio.to_thread(shutil.rmtree, self.store_dir, True)
+        if self.store_dir is not None:
+            await asyncio.to_thread(shutil.rmtree, self.store_dir, True)
         return status
 
     def _signal(self, signum: int) -> None:
