@@ -393,26 +393,44 @@ def _ticket_text(rng: random.Random, session: Session, license_id: int | None) -
 
 
 DEMO_OPEN_OFFSET = 90 * 60  # `--at open` out of hours: this long after the next opening
+DEMO_MIN_AHEAD = 2 * 60 * 60  # `--at open` leaves at least this much open time before closing
+_DEMO_SPANS_SEARCHED = 800  # openings looked at for one long enough (over two years of weekdays)
 
 
 def demo_instant(when: str, calendar: BusinessCalendar, now: float) -> float:
-    """The moment a demo pretends it is. `open`: now if the company is open, else 90 minutes into
-    its next opening (so a demo given at night or at the weekend shows clocks that run); else a
-    local date-time in the company's zone ("2026-12-01T10:30"). Raises ValueError."""
+    """The moment a demo pretends it is. `open`: now if the company is open for at least two more
+    hours, else 90 minutes into its next opening (so a demo given at night, at the weekend or at
+    closing time shows clocks that run for a while); an opening shorter than 3.5 hours starts two
+    hours before it closes. Else a local date-time in the company's zone ("2026-12-01T10:30").
+    Raises ValueError."""
     text = when.strip()
     if text.lower() == "open":
-        if calendar.is_open(now):
+        if calendar.is_open(now) and calendar.next_change(now) - now >= DEMO_MIN_AHEAD:
             return now
-        opening = calendar.next_open(now)
-        if opening == math.inf:
-            raise ValueError("the calendar has no opening hours in the next five years")
-        return opening + DEMO_OPEN_OFFSET
+        probe = calendar.next_change(now) if calendar.is_open(now) else now
+        for _ in range(_DEMO_SPANS_SEARCHED):
+            opening = calendar.next_open(probe)
+            if opening == math.inf:
+                break
+            closing = calendar.next_change(opening)
+            if closing - opening >= DEMO_OPEN_OFFSET + DEMO_MIN_AHEAD:
+                return opening + DEMO_OPEN_OFFSET
+            if closing - opening >= DEMO_MIN_AHEAD:
+                return closing - DEMO_MIN_AHEAD
+            probe = closing
+        raise ValueError("the calendar has no opening of two hours or more in the next years")
     from models.triage import local_to_epoch
 
     try:
         return local_to_epoch(text.replace(" ", "T", 1), calendar.timezone)
     except ActionError as exc:
         raise ValueError(f"{text!r}: {exc}") from None
+
+
+def has_world(store: Store) -> bool:
+    """Whether the store already holds a demo world (a shared demo's viewers join it)."""
+    with store.session() as session:
+        return session.execute(select(col(Customer.id)).limit(1)).first() is not None
 
 
 def populate(store: Store, *, seed: int = 7, now: float, me: Actor | None = None) -> None:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from models.calendar import BusinessCalendar
 from models.config import CalendarConfig
 from models.db import Store
-from models.demo import DEMO_OPEN_OFFSET, demo_instant
+from models.demo import DEMO_MIN_AHEAD, DEMO_OPEN_OFFSET, demo_instant
 from models.detail import ticket_detail
 from tests.tui_support import FROZEN_NOW, make_app, ready, settle
 from tui.cli import main
@@ -37,6 +37,38 @@ def test_open_during_business_hours_is_now() -> None:
     tuesday_morning = at(2026, 12, 1, 10, 0)
     assert CALENDAR.is_open(tuesday_morning)
     assert demo_instant("open", CALENDAR, tuesday_morning) == tuesday_morning
+
+
+def test_open_near_closing_time_jumps_to_the_next_morning() -> None:
+    """Less than two business hours left today: the clocks would stop mid-demo."""
+    tuesday_late = at(2026, 12, 1, 15, 30)  # open until 17:00: 90 minutes left
+    assert CALENDAR.is_open(tuesday_late)
+    start = demo_instant("open", CALENDAR, tuesday_late)
+    assert start == at(2026, 12, 2, 9, 30)  # Wednesday 08:00 + 90 minutes
+    assert CALENDAR.next_change(start) - start >= DEMO_MIN_AHEAD
+
+
+def test_open_with_exactly_two_hours_left_is_now() -> None:
+    tuesday = at(2026, 12, 1, 15, 0)
+    assert demo_instant("open", CALENDAR, tuesday) == tuesday
+
+
+def test_open_on_a_short_day_keeps_two_hours_ahead() -> None:
+    short = BusinessCalendar.from_config(
+        CalendarConfig(
+            timezone="America/New_York",
+            hours={"mon": ["08:00-09:00"], "tue": ["08:00-10:30"]},
+            holiday_country=None,
+        )
+    )
+    start = demo_instant("open", short, at(2026, 11, 28, 12, 0))  # Saturday
+    # Monday's hour is too short; Tuesday's 2.5 hours start two hours before closing
+    assert start == at(2026, 12, 1, 8, 30)
+    never_long = BusinessCalendar.from_config(
+        CalendarConfig(timezone="America/New_York", hours={"mon": ["08:00-09:00"]})
+    )
+    with pytest.raises(ValueError, match="two hours"):
+        demo_instant("open", never_long, at(2026, 11, 28, 12, 0))
 
 
 def test_a_local_time_is_in_the_company_zone() -> None:

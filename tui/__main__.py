@@ -1,4 +1,5 @@
+"""`python -m tui`: the `shiftdesk` command (`shiftdesk serve` starts each console so)."""
+
 from tui.cli import main
 
-if __name__ == "__main__":
-    main()
+main(prog_name="shiftdesk")

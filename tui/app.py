@@ -89,7 +89,7 @@ class ShiftdeskApp(App[None]):
         if self.ctx.live:
             # one app-level timer: per-widget timers cost frames and CPU
             self._timer = self.set_interval(1.0, self.tick, name="tick")
-        if self.ctx.demo and self.ctx.live:
+        if self.ctx.demo and self.ctx.live and self.ctx.demo_arrivals:
             self.demo_arrivals()
         if self.ctx.live:
             self.set_interval(OUTBOX_INTERVAL, self.kick_outbox, name="outbox")

@@ -235,6 +235,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "outbox": ("tui.commands.work", "outbox_command"),
     "oncall": ("tui.commands.oncall", "oncall_command"),
     "ack": ("tui.commands.oncall", "ack_command"),
+    "serve": ("tui.commands.serve", "serve_command"),
 }
 
 

@@ -39,6 +39,7 @@ class AppContext:
     clock: Callable[[], float] = time.time
     demo: bool = False
     demo_speed: float = 1.0
+    demo_arrivals: bool = True  # off for viewers of a shared demo: the server runs them
     ascii_flags: bool = field(default_factory=lambda: not unicode_terminal())
     live: bool = True  # tick and watch the change feed (off in snapshot tests)
     mute: bool = False  # --mute: no bell for emergencies (the toast and notification stay)

@@ -1,0 +1,45 @@
+"""The shared demo world (`serve --demo --shared-demo`): one store every viewer's console opens,
+populated once, its arrivals run by the server (each console would otherwise add its own)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+DEMO_DB = "demo.db"  # tui.commands.run.DEMO_DB: where a demo console looks in --store-dir
+
+
+def shared_world_url(folder: Path) -> str:
+    return f"sqlite:///{folder / DEMO_DB}"
+
+
+def populate_shared_world(folder: Path, now: float) -> None:
+    from models.db import open_store
+    from models.demo import populate
+
+    store = open_store(shared_world_url(folder))
+    try:
+        populate(store, now=now)
+    finally:
+        store.dispose()
+
+
+async def run_arrivals(folder: Path, clock: Callable[[], float], speed: float) -> None:
+    """New tickets in the shared world every few seconds, until cancelled."""
+    from models.db import open_store
+    from models.demo import ArrivalStream
+
+    store = await asyncio.to_thread(open_store, shared_world_url(folder))
+    stream = ArrivalStream(store)
+    try:
+        while True:
+            await asyncio.sleep(stream.interval() / speed)
+            await asyncio.to_thread(stream.arrive, clock())
+    finally:
+        store.dispose()
+
+
+def offset_clock(offset: float) -> Callable[[], float]:
+    return lambda: time.time() + offset
