@@ -165,6 +165,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "close": ("tui.commands.work", "close_command"),
     "reopen": ("tui.commands.work", "reopen_command"),
     "outbox": ("tui.commands.work", "outbox_command"),
+    "search": ("tui.commands.search", "search_command"),
 }
 
 
