@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -178,7 +180,7 @@ def test_limit_says_there_were_more_and_hits_carry_a_snippet(store: Store) -> No
 HOSTILE = [
     '"',
     '""',
-    "a\"b",
+    'a"b',
     "AND",
     "OR NOT",
     "NEAR(a b)",
@@ -239,10 +241,8 @@ def test_any_text_parses_to_quoted_letters_and_digits(query: str) -> None:
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30))
 def test_any_text_is_a_query_the_store_accepts(store: Store, query: str) -> None:
     """Whatever is typed: hits or a SearchError, never a database error (both backends)."""
-    try:
+    with contextlib.suppress(SearchError):
         numbers(store, query.replace("\x00", ""))
-    except SearchError:
-        pass
 
 
 def test_search_uses_the_index(store: Store) -> None:
