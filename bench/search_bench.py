@@ -69,6 +69,7 @@ def shapes(store: object) -> dict[str, str]:
         "rare word (one ticket)": match.group() if match else "zzzz",
         "common word": "the",
         "two words": "ldap timeout",
+        "two words, rarely together": "ldap upload",
         "phrase": '"operation timed out"',
         "prefix": "notif*",
         "license key": str(key),
