@@ -739,8 +739,12 @@ def seed_bulk(
                             "revoke_reason": "work_finished" if revoked else None,
                         }
                     )
-            session.execute(insert(Ticket), rows)
-            session.execute(insert(Message), messages)
+            # multi-row INSERTs, not executemany: on PostgreSQL executemany sends one statement
+            # per row, and the search index's statement triggers would rebuild per row
+            for start_at in range(0, len(rows), 1000):
+                session.execute(insert(Ticket).values(rows[start_at : start_at + 1000]))
+            for start_at in range(0, len(messages), 1000):
+                session.execute(insert(Message).values(messages[start_at : start_at + 1000]))
             session.execute(insert(AuditEvent), audits)
             session.execute(insert(ChangeLog), changes)
             if rsaas:
