@@ -110,6 +110,17 @@ class SearchResult:
     more: bool  # more than `limit` tickets matched
 
 
+SQLITE_SEARCH = "SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
+# always through the GIN index: with a small LIMIT the planner may walk the primary key backwards
+# testing every document, which for a rare word is the whole table (365 ms at 100k tickets,
+# against ~7 ms through the index)
+PG_SEARCH = (
+    "WITH hits AS MATERIALIZED (SELECT ticket_number FROM ticket_search"
+    " WHERE document @@ to_tsquery('simple', %s))"
+    " SELECT ticket_number FROM hits ORDER BY ticket_number DESC LIMIT %s"
+)
+
+
 def search_numbers(session: Session, text: str, *, limit: int = 500) -> SearchResult:
     """The matching ticket numbers, newest first, at most `limit` (raises SearchError)."""
     query = parse_query(text)
@@ -120,17 +131,9 @@ def search_numbers(session: Session, text: str, *, limit: int = 500) -> SearchRe
         if query.number is not None:
             cursor.execute(f"SELECT number FROM tickets WHERE number = {mark}", (query.number,))
         elif postgres:
-            cursor.execute(
-                "SELECT ticket_number FROM ticket_search"
-                " WHERE document @@ to_tsquery('simple', %s)"
-                " ORDER BY ticket_number DESC LIMIT %s",
-                (pg_tsquery(query), limit + 1),
-            )
+            cursor.execute(PG_SEARCH, (pg_tsquery(query), limit + 1))
         else:
-            cursor.execute(
-                "SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
-                (fts5_match(query), limit + 1),
-            )
+            cursor.execute(SQLITE_SEARCH, (fts5_match(query), limit + 1))
         numbers = [int(row[0]) for row in cursor.fetchall()]
     finally:
         cursor.close()

@@ -246,24 +246,17 @@ def test_any_text_is_a_query_the_store_accepts(store: Store, query: str) -> None
 
 
 def test_search_uses_the_index(store: Store) -> None:
-    """Speed figures live in bench/search_bench.py; here: the query reads the search index,
-    not a scan of messages."""
+    """Speed figures live in bench/search_bench.py; here: the query the code runs reads the
+    search index (the GIN index on PostgreSQL, even where a scan looks cheaper)."""
+    from models.search import PG_SEARCH, SQLITE_SEARCH
+
     _world(store)
     with store.session() as session:
+        cursor = session.connection().connection.cursor()
         if store.dialect == "postgresql":
-            plan = session.execute(
-                text(
-                    "EXPLAIN SELECT ticket_number FROM ticket_search"
-                    " WHERE document @@ to_tsquery('simple', 'ldap')"
-                    " ORDER BY ticket_number DESC LIMIT 10"
-                )
-            ).all()
-            assert "ticket_search" in str(plan) and "messages" not in str(plan)
+            cursor.execute("SET LOCAL enable_seqscan = off")  # 3 tickets: a scan is cheaper
+            cursor.execute("EXPLAIN " + PG_SEARCH, ("'ldap'", 10))
+            assert "ix_ticket_search_document" in str(cursor.fetchall())
         else:
-            plan = session.execute(
-                text(
-                    "EXPLAIN QUERY PLAN SELECT rowid FROM ticket_fts"
-                    " WHERE ticket_fts MATCH 'ldap' ORDER BY rowid DESC LIMIT 10"
-                )
-            ).all()
-            assert "VIRTUAL TABLE INDEX" in str(plan)
+            cursor.execute("EXPLAIN QUERY PLAN " + SQLITE_SEARCH, ('"ldap"', 10))
+            assert "VIRTUAL TABLE INDEX" in str(cursor.fetchall())
