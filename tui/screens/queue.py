@@ -65,7 +65,7 @@ class ColumnHeader(Static):
 
 class QueueScreen(Screen[None]):
     BINDINGS = [
-        Binding("slash", "filter_text", "Search", id="queue.filter"),
+        Binding("slash", "filter_text", "Filter", id="queue.filter"),
         Binding("colon", "go_to", "Go to #", show=False, id="queue.goto"),
         Binding("e", "toggle_filter('emergencies')", "Emergencies", id="queue.emergencies"),
         Binding("m", "toggle_filter('mine')", "Mine", id="queue.mine"),
