@@ -131,7 +131,8 @@ class Ticket(SQLModel, table=True):
     subject: str = Field(sa_column=Column(Text, nullable=False))
     customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
     requester_email: str  # who wrote in, lower case
-    license_id: int | None = Field(default=None, foreign_key="licenses.id")
+    # indexed for the search triggers: a license's key change re-indexes its tickets
+    license_id: int | None = Field(default=None, foreign_key="licenses.id", index=True)
     entitlement: str = Field(default=Entitlement.NONE)
     entitlement_note: str | None = None  # why (e.g. "M&S lapsed on 2026-03-01")
     received_at: float

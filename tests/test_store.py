@@ -190,10 +190,13 @@ def test_migrations_build_exactly_the_tables_the_models_declare(db_url: str) -> 
     from sqlmodel import SQLModel
 
     import models.tables  # noqa: F401  (registers the tables)
+    from models.search import schema_objects
 
     store = Store(db_url)
     with store.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": False, "include_name": schema_objects}
+        )
         diff = compare_metadata(context, SQLModel.metadata)
     store.dispose()
     assert diff == []

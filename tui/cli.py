@@ -236,6 +236,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "oncall": ("tui.commands.oncall", "oncall_command"),
     "ack": ("tui.commands.oncall", "ack_command"),
     "serve": ("tui.commands.serve", "serve_command"),
+    "search": ("tui.commands.search", "search_command"),
 }
 
 

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (registers the tables on the metadata)
+from models.search import schema_objects
 
 target_metadata = SQLModel.metadata
 
@@ -29,6 +30,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=schema_objects,  # the search index is raw SQL (migration 0006)
     )
     with context.begin_transaction():
         context.run_migrations()

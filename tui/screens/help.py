@@ -26,7 +26,8 @@ KEY_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Views and filters",
         [
-            ("/", "filter by text (number, subject, customer)"),
+            ("/", "search all tickets: words, email, license key, #number"),
+            (":", "go to a ticket number"),
             ("e", "emergencies only (on-call view)"),
             ("m", "mine"),
             ("u", "unassigned"),

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from tui.app import ShiftdeskApp
 
 HEAD_ROWS = 300  # the first frame shows these; the rest load right after
+SEARCH_LIMIT = 1000  # a search shows at most this many tickets, the newest
+SEARCH_DELAY = 0.25  # seconds typing rests before the search runs
 FOLLOW_DELAY = 0.06  # seconds the cursor rests before the open pane loads its ticket
 
 
@@ -67,6 +69,7 @@ class ColumnHeader(Static):
 class QueueScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "filter_text", "Filter", id="queue.filter"),
+        Binding("colon", "go_to", "Go to #", show=False, id="queue.goto"),
         Binding("e", "toggle_filter('emergencies')", "Emergencies", id="queue.emergencies"),
         Binding("m", "toggle_filter('mine')", "Mine", id="queue.mine"),
         Binding("u", "toggle_filter('unassigned')", "Unassigned", id="queue.unassigned"),
@@ -110,6 +113,7 @@ class QueueScreen(Screen[None]):
         self._head_painted = threading.Event()
         self._status_extra = ""
         self._follow: Timer | None = None  # the open pane's pending follow of the cursor
+        self._search_timer: Timer | None = None  # the pending search while typing
 
     @property
     def sd(self) -> ShiftdeskApp:
@@ -134,7 +138,7 @@ class QueueScreen(Screen[None]):
                 )
             yield DetailPane(id="detail")
         yield Input(
-            placeholder="filter: number, subject, customer — enter applies, esc clears", id="filter"
+            placeholder="search: words, email, license key, #number — esc clears", id="filter"
         )
         yield Static("", id="status")
         yield Footer()
@@ -331,16 +335,92 @@ class QueueScreen(Screen[None]):
         box.value = self.queue.filter.text
         box.focus()
 
+    # ------------------------------------------------------------------ search (models.search)
+
     @on(Input.Changed, "#filter")
     def filter_as_you_type(self, event: Input.Changed) -> None:
-        current = self.queue.filter
-        self.queue.set_filter(QueueFilter(**{**current.__dict__, "text": event.value.strip()}))
-        self.update_status_line()
+        """Search the store once typing rests; an empty box ends the search."""
+        if self._search_timer is not None:
+            self._search_timer.stop()
+            self._search_timer = None
+        text = event.value.strip()
+        if not text:
+            self._show_search("", None)
+            return
+        self._search_timer = self.set_timer(SEARCH_DELAY, lambda: self.run_search(text, False))
 
     @on(Input.Submitted, "#filter")
-    def filter_done(self, _event: Input.Submitted) -> None:
+    def filter_done(self, event: Input.Submitted) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+            self._search_timer = None
         self.remove_class("-filtering")
         self.queue.focus()
+        if event.value.strip():
+            self.run_search(event.value.strip(), True)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def run_search(self, text: str, submitted: bool) -> None:
+        from textual.worker import get_current_worker
+
+        from models.search import SearchError, search_numbers
+
+        worker = get_current_worker()
+        try:
+            with self.sd.ctx.store.session() as session:
+                result = search_numbers(session, text, limit=SEARCH_LIMIT)
+        except SearchError as exc:
+            self.app.call_from_thread(self._search_refused, text, str(exc), submitted)
+            return
+        except Exception as exc:  # the store went away: say so, keep the queue as it is
+            self.app.call_from_thread(
+                self.notify, f"search failed: {exc}", severity="error", timeout=8
+            )
+            return
+        if not worker.is_cancelled:  # a newer search replaced this one
+            self.app.call_from_thread(self._search_found, text, result.numbers, result.more)
+
+    def _search_refused(self, text: str, reason: str, submitted: bool) -> None:
+        self._show_search(text, frozenset())
+        if submitted:
+            self.notify(reason, severity="warning", timeout=5)
+
+    def _search_found(self, text: str, numbers: list[int], more: bool) -> None:
+        box = self.query_one("#filter", Input)
+        if self.has_class("-filtering") and box.value.strip() != text:
+            return  # typing went on: a newer search is coming
+        self._show_search(text, frozenset(numbers))
+        if more:
+            self.notify(
+                f"More than {SEARCH_LIMIT} tickets match: the newest {SEARCH_LIMIT} are shown.",
+                timeout=5,
+            )
+
+    def _show_search(self, text: str, found: frozenset[int] | None) -> None:
+        current = self.queue.filter
+        self.queue.set_filter(QueueFilter(**{**current.__dict__, "text": text, "found": found}))
+        self.update_status_line()
+
+    def action_go_to(self) -> None:
+        from tui.screens.prompts import AskReason
+
+        def given(text: str | None) -> None:
+            digits = (text or "").strip().lstrip("#").strip()
+            if not digits:
+                return
+            if not digits.isdigit() or self.queue.row(int(digits)) is None:
+                self.notify(f"No ticket #{digits}", severity="warning", timeout=4)
+                return
+            number = int(digits)
+            if self.queue.position_of(number) is None:  # filtered out: show every ticket
+                self.queue.set_filter(QueueFilter(view="all"))
+            position = self.queue.position_of(number)
+            if position is not None:
+                self.queue.cursor = position
+                self.update_status_line()
+                self.queue.action_select()  # and open it
+
+        self.app.push_screen(AskReason("Go to ticket", placeholder="ticket number"), given)
 
     def action_back(self) -> None:
         if self.has_class("-filtering"):
@@ -351,6 +431,8 @@ class QueueScreen(Screen[None]):
             self.remove_class("-detail")
             self.detail.show_ticket(None)
             self.queue.focus()
+        elif self.queue.filter.found is not None:  # esc ends a search
+            self._show_search("", None)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -70,6 +70,8 @@ class QueueFilter:
     unassigned: bool = False
     breached: bool = False
     text: str = ""
+    # a store search's hits (models.search): only these, open and closed alike, whatever the view
+    found: frozenset[int] | None = None
 
     def describe(self) -> str:
         parts = [
@@ -85,7 +87,9 @@ class QueueFilter:
             )
             if on
         ]
-        if self.text:
+        if self.found is not None:
+            parts[0] = f"search “{self.text}”: {len(self.found)} found"
+        elif self.text:
             parts.append(f"“{self.text}”")
         return " · ".join(parts)
 
@@ -282,6 +286,13 @@ class QueueView(ScrollView, can_focus=True):
         """Ticket `number`'s row as the queue holds it now (visible or not)."""
         return self._rows.get(number)
 
+    def position_of(self, number: int) -> int | None:
+        """Where ticket `number` is shown, or None (a key press's lookup: O(N) is fine)."""
+        try:
+            return self._index.index(number)
+        except ValueError:
+            return None
+
     def set_rows(self, rows: Iterable[QueueRow], *, complete: bool = True) -> None:
         """Replace every row (keeps the cursor on the same ticket when it is still there)."""
         self.set_data(build_queue_data(rows, self.policy), complete=complete)
@@ -372,7 +383,10 @@ class QueueView(ScrollView, can_focus=True):
 
     def _matches(self, row: QueueRow, now: float, needle: str) -> bool:
         f = self.filter
-        if f.view == "waiting":
+        if f.found is not None:
+            if row.number not in f.found:
+                return False
+        elif f.view == "waiting":
             if clock_for(row) is None:
                 return False
         elif f.view == "not_entitled" and (row.entitlement != "none" or row.status == "closed"):
@@ -387,7 +401,7 @@ class QueueView(ScrollView, can_focus=True):
             deadline = self._deadline_of.get(row.number)
             if deadline is None or deadline >= now:
                 return False
-        if needle:
+        if needle and f.found is None:
             hay = f"#{row.number} {row.subject} {row.customer} {row.assignee or ''}".lower()
             if needle not in hay:
                 return False

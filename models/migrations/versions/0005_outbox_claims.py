@@ -3,7 +3,7 @@ backing off, yet never one another worker is sending right now; an index for the
 global auto-reply cap
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003 (no 0004: numbers were handed out to parallel branches)
 Create Date: 2026-12-04 03:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
