@@ -159,6 +159,7 @@ def test_a_client_that_stalls_is_dropped_after_the_read_timeout(
 ) -> None:
     import socket
 
+    Store(sqlite_url).dispose()  # an explicit --db must exist
     sock = tmp_path / "gate.sock"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui", "mailgate", "--serve", "--socket", str(sock),
@@ -193,6 +194,7 @@ def test_a_second_serve_does_not_take_over_a_live_socket(daemon: Path, sqlite_ur
 def test_a_stale_socket_file_is_replaced(tmp_path: Path, sqlite_url: str) -> None:
     import socket
 
+    Store(sqlite_url).dispose()  # an explicit --db must exist
     sock = tmp_path / "stale.sock"
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     dead.bind(str(sock))

@@ -127,7 +127,8 @@ def clear_stale_work_dirs(parent: Path | None = None) -> list[Path]:
 def _make_template(path: Path) -> None:
     from models.db import open_store
 
-    open_store(f"sqlite:///{path}").dispose()  # migrated; WAL folded back into the file
+    # migrated; WAL folded back into the file
+    open_store(f"sqlite:///{path}", create=True).dispose()
 
 
 class ShiftdeskSSHServer(asyncssh.SSHServer):

@@ -19,7 +19,7 @@ def populate_shared_world(folder: Path, now: float) -> None:
     from models.db import open_store
     from models.demo import populate
 
-    store = open_store(shared_world_url(folder))
+    store = open_store(shared_world_url(folder), create=True)
     try:
         populate(store, now=now)
     finally:
@@ -31,7 +31,7 @@ async def run_arrivals(folder: Path, clock: Callable[[], float], speed: float) -
     from models.db import open_store
     from models.demo import ArrivalStream
 
-    store = await asyncio.to_thread(open_store, shared_world_url(folder))
+    store = await asyncio.to_thread(open_store, shared_world_url(folder), create=True)
     stream = ArrivalStream(store)
     try:
         while True:
