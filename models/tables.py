@@ -117,13 +117,14 @@ class Technician(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(unique=True)
     name: str
-
+    signature: str | None = Field(default=None, sa_column=Column(Text))  # under every reply
 
 class Ticket(SQLModel, table=True):
     __tablename__ = "tickets"
     __table_args__ = (
         Index("ix_tickets_status_received", "status", "received_at"),
         Index("ix_tickets_received", "received_at"),
+        Index("ix_tickets_first_response_at", "first_response_at"),
     )
     number: int | None = Field(default=None, primary_key=True)
     kind: str = Field(default=TicketKind.STANDARD)
@@ -139,6 +140,12 @@ class Ticket(SQLModel, table=True):
     waiting_since: float | None = None  # last customer message we have not answered
     first_response_at: float | None = None
     first_response_met: bool | None = None
+    # what the first response was measured against when it was recorded (the SLA report reads
+    # these, never today's config): its deadline, the minutes it took on its clock (business
+    # minutes for standard tickets, wall minutes for emergencies) and who sent it
+    first_response_deadline: float | None = None
+    first_response_minutes: float | None = None
+    first_response_by_id: int | None = None  # technicians.id
     assignee_id: int | None = Field(default=None, foreign_key="technicians.id", index=True)
     phone_requested: bool = False
     phone_escalated: bool = False  # a technician granted phone support
@@ -304,3 +311,27 @@ class ChangeLog(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ticket_number: int = Field(index=True)
     changed_at: float
+
+
+class CannedReply(SQLModel, table=True):
+    """A reusable reply body with {customer}, {ticket}, {technician} and {deadline} variables."""
+
+    __tablename__ = "canned_replies"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_by_id: int | None = Field(default=None, foreign_key="technicians.id")
+    updated_at: float
+    version: int = 1
+
+
+class Presence(SQLModel, table=True):
+    """Which ticket a console has open right now ("viewing now" on colleagues' rows); a row
+    counts until `expires_at`, and each console renews or removes its own (keyed by console)."""
+
+    __tablename__ = "presence"
+    id: int | None = Field(default=None, primary_key=True)
+    technician_id: int = Field(foreign_key="technicians.id")
+    ticket_number: int = Field(index=True)
+    console: str = Field(unique=True)  # host:pid:random, one per running console
+    expires_at: float
