@@ -466,7 +466,9 @@ def _queue_autoreply(
     enqueue(
         session,
         to_address=to_address,
-        subject=f"[#{number}] {mail.subject or 'your message'}"[:MAX_SUBJECT_CHARS],
+        # RFC 3834 section 3.1.5: "Auto:" then the subject it answers (the ticket tag kept, so a
+        # person's reply to it still threads)
+        subject=f"Auto: [#{number}] {mail.subject or 'your message'}"[:MAX_SUBJECT_CHARS],
         body=autoreply_text(config, number, reason),
         at=at,
         ticket_number=number,

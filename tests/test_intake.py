@@ -257,7 +257,7 @@ def test_lapsed_customer_is_not_entitled_and_told_why(store: Store) -> None:
     [reply] = _outbox(store)
     assert reply.kind == "autoreply" and reply.to_address == "lapsed@old.example"
     assert reply.ticket_number == ticket.number
-    assert reply.subject == f"[#{ticket.number}] Crash on save"
+    assert reply.subject == f"Auto: [#{ticket.number}] Crash on save"  # RFC 3834 3.1.5
     assert reply.in_reply_to == "<m1@customer.example>"
     assert "Maintenance and Support lapsed on 2025-03-01" in reply.body
     assert "Reinstate Maintenance and Support" in reply.body
