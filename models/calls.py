@@ -16,6 +16,7 @@ from models.actions import (
     ticket_action,
 )
 from models.config import Config
+from models.credentials import find_credential
 from models.db import Store
 from models.tables import (
     Customer,
@@ -24,7 +25,14 @@ from models.tables import (
     Ticket,
     TicketStatus,
 )
-from models.work import ReplyResult, _check_body, _check_open, _record_first_response, _send_reply
+from models.work import (
+    ReplyResult,
+    _check_body,
+    _check_open,
+    _check_secret,
+    _record_first_response,
+    _send_reply,
+)
 
 _PHONE_CHARS = re.compile(r"^[0-9 ()./+-]+$")
 
@@ -82,15 +90,19 @@ def grant_phone(
     note: str | None = None,
     expected_version: int | None = None,
     at: float | None = None,
+    allow_secret: bool = False,
 ) -> PhoneResult:
     """Grant phone support: a PhoneDecision row and ticket.phone_escalated = True.
 
     `scheduled_at` is the agreed time (epoch seconds); `customer_timezone` (IANA) is the zone the
     customer gave it in. Without a zone the customer's stored zone is used; a scheduled call
     needs one. A zone given for a customer who had none is remembered on the customer.
+    A note that seems to carry a credential is refused (`LooksLikeSecret`) unless `allow_secret`.
     """
     at = now() if at is None else at
     number_text = check_phone_number(phone_number)
+    if note:
+        _check_secret(note, "note", allow_secret)
     zone = check_timezone_name(customer_timezone) if customer_timezone else None
     if scheduled_at is not None and scheduled_at < at - 60:
         raise ActionError("the call time is in the past")
@@ -129,6 +141,7 @@ def grant_phone(
             scheduled_at=scheduled_at,
             timezone=zone,
             note=decision.note,
+            secret_confirmed=_confirmed(allow_secret, decision.note),
         )
         return PhoneResult(ticket, decision.id)
 
@@ -156,6 +169,7 @@ def decline_phone(
     at: float | None = None,
     config: Config | None = None,
     reply_answers: bool = False,
+    allow_secret: bool = False,
 ) -> PhoneResult:
     """Decline phone support (reason recorded, internal) and clear the ticket's phone flag.
 
@@ -163,7 +177,8 @@ def decline_phone(
     support continues by email, in the same transaction. That notice answers nothing: the
     ticket keeps waiting and its first-response clock keeps running, unless the technician says
     the reply answers the customer (`reply_answers`: then it is the first response, if none
-    yet, and the ticket leaves the waiting queue like after any reply).
+    yet, and the ticket leaves the waiting queue like after any reply). A reason or custom reply
+    that seems to carry a credential is refused (`LooksLikeSecret`) unless `allow_secret`.
     """
     at = now() if at is None else at
     config = config or Config()
@@ -173,6 +188,9 @@ def decline_phone(
     body = (
         _check_body(reply_body, "reply") if reply_body is not None else decline_reply_text(config)
     )
+    _check_secret(reason_text, "reason", allow_secret)
+    if reply_body is not None:
+        _check_secret(body, "reply", allow_secret)
     with ticket_action(store, number, expected_version, at) as (session, ticket):
         _check_open(ticket, "decline a call")
         me = technician_for(session, actor)
@@ -197,6 +215,7 @@ def decline_phone(
             reason=reason_text,
             reply=send_reply,
             reply_answers=reply_answers if send_reply else None,
+            secret_confirmed=_confirmed(allow_secret, reason_text, reply_body),
         )
         sent = (
             _send_reply(
@@ -218,6 +237,13 @@ def decline_phone(
 MAX_CALL_SECONDS = 24 * 3600
 
 
+def _confirmed(allow_secret: bool, *texts: str | None) -> bool | None:
+    """For the audit: True when the technician saved a text despite the credential warning."""
+    if allow_secret and any(t and find_credential(t) for t in texts):
+        return True
+    return None
+
+
 def log_call(
     store: Store,
     number: int,
@@ -230,12 +256,14 @@ def log_call(
     expected_version: int | None = None,
     at: float | None = None,
     config: Config | None = None,
+    allow_secret: bool = False,
 ) -> CallResult:
     """Record a call. If the technician says it counts and there is no first response yet,
     the call (at `called_at`, default now) becomes it and the ticket waits for the customer.
 
     The stored `counts_as_first_response` is what actually happened, so the detail pane never
-    shows two first responses.
+    shows two first responses. Notes that seem to carry a credential are refused
+    (`LooksLikeSecret`) unless `allow_secret`.
     """
     at = now() if at is None else at
     called_at = at if called_at is None else called_at
@@ -249,6 +277,7 @@ def log_call(
     if called_at > at + 60:
         raise ActionError("the call is in the future: log it after it happened")
     notes_text = _check_body(notes, "call notes")
+    _check_secret(notes_text, "call note", allow_secret)
     with ticket_action(store, number, expected_version, at) as (session, ticket):
         _check_open(ticket, "log a call")
         if called_at < ticket.received_at:
@@ -280,5 +309,6 @@ def log_call(
             asked_first_response=counts_as_first_response,
             first_response=first,
             first_response_met=ticket.first_response_met if first else None,
+            secret_confirmed=_confirmed(allow_secret, notes_text),
         )
         return CallResult(ticket, call.id, first)

@@ -413,6 +413,11 @@ def _time(at: Any, zone: str | None) -> str:
     return _dt.datetime.fromtimestamp(at, tz).strftime("%a %Y-%m-%d %H:%M %Z").strip()
 
 
+def _despite(d: dict[str, Any]) -> str:
+    """The end of a history sentence: a text saved despite the credential warning says so."""
+    return " (saved despite the credential warning)." if d.get("secret_confirmed") else "."
+
+
 def _minutes(seconds: Any) -> str:
     if not isinstance(seconds, int | float):
         return "?"
@@ -480,7 +485,7 @@ def describe_event(actor: str, action: str, detail: dict[str, Any], zone: str | 
             text += f" at {_time(d['scheduled_at'], d.get('timezone') or zone)}"
         if d.get("note"):
             text += f" ({d['note']})"
-        return text + "."
+        return text + _despite(d)
     if action == "phone_decline":
         text = f"{actor} declined a phone call"
         if d.get("reason"):
@@ -491,7 +496,7 @@ def describe_event(actor: str, action: str, detail: dict[str, Any], zone: str | 
                 if not d.get("reply_answers")
                 else "; the email reply answers the ticket"
             )
-        return text + "."
+        return text + _despite(d)
     if action == "phone_call":
         text = f"{actor} logged a call of {_minutes(d.get('duration'))}"
         if d.get("first_response"):
@@ -499,7 +504,7 @@ def describe_event(actor: str, action: str, detail: dict[str, Any], zone: str | 
             text += ": the first response" + (
                 ", in time" if met else ", late" if met is False else ""
             )
-        return text + "."
+        return text + _despite(d)
     if action == "rsaa_record":
         text = f"{actor} recorded a remote access agreement"
         if d.get("server"):

@@ -268,6 +268,45 @@ def test_a_draft_with_a_credential_is_never_stored(store: Store) -> None:
     assert work.load_draft(store, number, ALICE) == "Try the admin account"
 
 
+def test_phone_texts_with_a_credential_need_the_technicians_go_ahead(store: Store) -> None:
+    number = _ticket(store)
+    secret = "logged in as admin / Hunter2!"
+    with pytest.raises(work.LooksLikeSecret, match="the call note seems to contain a user name and password"):
+        calls.log_call(
+            store, number, ALICE, duration_seconds=60, notes=secret, counts_as_first_response=False
+        )
+    with pytest.raises(work.LooksLikeSecret, match="the reason"):
+        calls.decline_phone(store, number, ALICE, reason=secret, send_reply=False)
+    with pytest.raises(work.LooksLikeSecret, match="the reply"):
+        calls.decline_phone(
+            store, number, ALICE, reason="email is enough", send_reply=True, reply_body=secret
+        )
+    with pytest.raises(work.LooksLikeSecret, match="the note"):
+        calls.grant_phone(
+            store,
+            number,
+            ALICE,
+            phone_number="+1 555 0100",
+            scheduled_at=None,
+            customer_timezone=None,
+            note=secret,
+        )
+    assert _ticket_row(store, number).version == 1  # nothing was written
+    assert _count(store, PhoneCall) == 0 and _count(store, OutboxEntry) == 0
+    calls.log_call(
+        store,
+        number,
+        ALICE,
+        duration_seconds=60,
+        notes=secret,
+        counts_as_first_response=False,
+        allow_secret=True,
+    )
+    event = ticket_detail(store, number).audit[-1]
+    assert event.action == "phone_call" and event.detail["secret_confirmed"] is True
+    assert event.sentence().endswith("(saved despite the credential warning).")
+
+
 def test_release_unassigns(store: Store) -> None:
     number = _ticket(store)
     with pytest.raises(ActionError, match="not assigned"):

@@ -165,3 +165,32 @@ async def test_closed_ticket_takes_no_phone_decision(sqlite_store: Store) -> Non
         assert "is closed" in str(modal.query_one("#closed-note", Static).content)
         await pilot.press("ctrl+s", "escape")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+
+
+async def test_call_notes_with_a_credential_are_saved_only_after_a_warning(
+    sqlite_store: Store,
+) -> None:
+    from tui.screens.prompts import Confirm
+
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        modal = await open_modal(pilot, key="p", modal_type=PhoneModal, number=NO_RESPONSE_YET)
+        await switch_tab(pilot, "call")
+        await type_into(pilot, "duration", "5", keys=True)
+        modal.query_one("#call-notes", TextArea).text = "Logged in as admin / Hunter2!"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("n")  # keep it out of the store
+        await until(pilot, lambda: app.screen is modal and "not saved" in status_of(modal))
+        assert ticket_detail(sqlite_store, NO_RESPONSE_YET).calls == []
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+    [call] = ticket_detail(sqlite_store, NO_RESPONSE_YET).calls
+    assert call.notes == "Logged in as admin / Hunter2!"
+
+
+def status_of(modal: PhoneModal) -> str:
+    return str(modal.query_one("#status", Static).render())

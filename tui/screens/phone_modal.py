@@ -33,6 +33,7 @@ from models.calls import (
 from models.detail import TicketDetail, ticket_detail
 from models.sanitize import safe_line, safe_text
 from models.tables import TicketStatus
+from models.work import LooksLikeSecret
 from tui.context import AppContext
 from tui.widgets.forms import (
     FieldRow,
@@ -90,6 +91,8 @@ class PhoneModal(TicketDialog):
         self.detail: TicketDetail | None = None
         self.mode = "loading"  # loading | form | closed | missing
         self.busy = False
+        # the save to run again, with the technician's go-ahead, after a credential warning
+        self._retry_with_secret: Callable[[], None] | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -420,7 +423,7 @@ class PhoneModal(TicketDialog):
         elif tab == "call":
             self._log_call()
 
-    def _grant(self) -> None:
+    def _grant(self, allow_secret: bool = False) -> None:
         assert self.detail is not None
         errors = self.show_grant(set(), force=True)
         if errors:
@@ -442,13 +445,15 @@ class PhoneModal(TicketDialog):
                 note=note,
                 expected_version=version,
                 at=ctx.clock(),
+                allow_secret=allow_secret,
             )
 
         when = f" at {format_wall_minute(scheduled, zone)} {zone}" if scheduled and zone else ""
         granted = f"Phone granted on #{ticket}: call {number}{when}"
+        self._retry_with_secret = lambda: self._grant(allow_secret=True)
         self._run(job, lambda _result: granted, "saving the grant…")
 
-    def _decline(self) -> None:
+    def _decline(self, allow_secret: bool = False) -> None:
         assert self.detail is not None
         errors = self.check_decline()
         if errors:
@@ -470,6 +475,7 @@ class PhoneModal(TicketDialog):
                 expected_version=version,
                 at=ctx.clock(),
                 config=ctx.config,
+                allow_secret=allow_secret,
             )
 
         outcome = f"Phone declined on #{ticket}"
@@ -480,9 +486,10 @@ class PhoneModal(TicketDialog):
                 if answers
                 else " (the ticket keeps waiting for an answer)"
             )
+        self._retry_with_secret = lambda: self._decline(allow_secret=True)
         self._run(job, lambda _result: outcome, "saving the decline…")
 
-    def _log_call(self) -> None:
+    def _log_call(self, allow_secret: bool = False) -> None:
         assert self.detail is not None
         errors, minutes = self.check_call()
         if errors:
@@ -504,6 +511,7 @@ class PhoneModal(TicketDialog):
                 expected_version=version,
                 at=ctx.clock(),
                 config=ctx.config,
+                allow_secret=allow_secret,
             )
 
         def outcome(result: CallResult) -> str:
@@ -514,6 +522,7 @@ class PhoneModal(TicketDialog):
                 return text + " (the ticket already had its first response)"
             return text
 
+        self._retry_with_secret = lambda: self._log_call(allow_secret=True)
         self._run(job, outcome, "saving the call…")
 
     def _run(self, job: Callable[[], R], outcome: Callable[[R], str], working: str) -> None:
@@ -527,11 +536,37 @@ class PhoneModal(TicketDialog):
 
     def _failed(self, exc: Exception) -> None:
         self.busy = False
+        if isinstance(exc, LooksLikeSecret):
+            self._confirm_secret(exc)
+            return
         if isinstance(exc, Conflict):
             self.set_status(f"{one_line(exc)} — reloaded: check, then ctrl+s again")
             self.load()
             return
         self.set_status(f"not saved: {one_line(exc)}")
+
+    def _confirm_secret(self, exc: LooksLikeSecret) -> None:
+        """Like a reply or a note: a text that seems to carry a credential is saved only when the
+        technician says so (the history then records that it was saved despite the warning)."""
+        from tui.screens.prompts import Confirm
+
+        retry = self._retry_with_secret
+
+        def answered(yes: bool | None) -> None:
+            if yes and retry is not None:
+                retry()
+            else:
+                self.set_status(f"not saved: the {exc.what} seems to contain {exc.found}")
+
+        self.app.push_screen(
+            Confirm(
+                f"The {exc.what} seems to contain {exc.found}. shiftdesk never stores "
+                "credentials: share them with the customer another way. Save it anyway?",
+                yes="Save anyway",
+                default=False,
+            ),
+            answered,
+        )
 
     # ------------------------------------------------------------------ keys
 
