@@ -1,8 +1,8 @@
 """Time at the edges: ISO 8601 in and out, and the humanised countdown texts.
 
 Inside shiftdesk instants are epoch float seconds; these helpers turn them into and out of text.
-Naive input times are local times in the calendar zone, resolved with PEP 495 fold=0 (an ambiguous
-time is its first occurrence, a nonexistent one is pushed forward by the gap).
+Naive input times are wall times in a zone; one rule for the whole product (`wall_time`): a time a
+DST change skips, or one that happens twice, is refused with the reason, never silently moved.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def parse_instant(text: str, zone: Zone) -> float:
         else:
             raise ValueError(f"{text!r} is not an ISO 8601 time")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        parsed = parsed.replace(tzinfo=as_zone(zone), fold=0)
+        return wall_time(parsed.replace(tzinfo=None), as_zone(zone))
     return parsed.timestamp()
 
 
@@ -120,6 +120,12 @@ def parse_local_time(text: str, zone: Zone) -> float:
         raise ValueError(f"{cleaned!r} is not a time as {LOCAL_FORMAT_HINT} (ISO 8601)") from None
     if parsed.tzinfo is not None:
         return parsed.timestamp()
+    return wall_time(parsed, tz)
+
+
+def wall_time(parsed: dt.datetime, tz: zoneinfo.ZoneInfo) -> float:
+    """A naive wall time in `tz` -> epoch seconds; ValueError for a time the clocks skip or
+    repeat (an explicit offset settles a repeated hour)."""
     first = parsed.replace(tzinfo=tz, fold=0)
     second = parsed.replace(tzinfo=tz, fold=1)
     if first.utcoffset() != second.utcoffset():

@@ -271,7 +271,9 @@ def test_a_draft_with_a_credential_is_never_stored(store: Store) -> None:
 def test_phone_texts_with_a_credential_need_the_technicians_go_ahead(store: Store) -> None:
     number = _ticket(store)
     secret = "logged in as admin / Hunter2!"
-    with pytest.raises(work.LooksLikeSecret, match="the call note seems to contain a user name and password"):
+    with pytest.raises(
+        work.LooksLikeSecret, match="the call note seems to contain a user name and password"
+    ):
         calls.log_call(
             store, number, ALICE, duration_seconds=60, notes=secret, counts_as_first_response=False
         )

@@ -172,11 +172,14 @@ def test_parse_instant_forms() -> None:
     assert parse_instant("2024-03-01T23:00Z", PHOENIX) == at(PHOENIX, 2024, 3, 1, 16)
     assert parse_instant("2024-03-01T18:00-05:00", PHOENIX) == at(PHOENIX, 2024, 3, 1, 16)
     assert parse_instant("2024-03-01", PHOENIX) == at(PHOENIX, 2024, 3, 1)
-    # naive ambiguous -> first occurrence; nonexistent -> pushed forward by the gap
-    assert parse_instant("2024-11-03T01:30", NEW_YORK) == at(NEW_YORK, 2024, 11, 3, 1, 30)
-    assert format_instant(parse_instant("2024-03-10T02:30", NEW_YORK), NEW_YORK) == (
-        "2024-03-10T03:30:00-04:00"
-    )
+    # one rule with the phone and schedule forms: a naive time the clocks skip or repeat is
+    # refused with the reason; an explicit offset settles a repeated hour
+    with pytest.raises(ValueError, match="happens twice in America/New_York"):
+        parse_instant("2024-11-03T01:30", NEW_YORK)
+    second = at(NEW_YORK, 2024, 11, 3, 1, 30, fold=1)  # 01:30 EST, after the clocks went back
+    assert parse_instant("2024-11-03T01:30-05:00", NEW_YORK) == second
+    with pytest.raises(ValueError, match="does not exist in America/New_York"):
+        parse_instant("2024-03-10T02:30", NEW_YORK)
     for bad in ("", "yesterday", "2024-02-30T10:00", "10:00"):
         with pytest.raises(ValueError):
             parse_instant(bad, PHOENIX)
