@@ -25,9 +25,12 @@ matches most of the 100k tickets).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from models.sanitize import safe_line
@@ -200,6 +203,42 @@ def snippet(bodies: list[str], query: ParsedQuery, width: int = 90) -> str:
     return ""
 
 
+@contextmanager
+def sqlite_bulk_load(session: Session) -> Iterator[Callable[[int, int], None]]:
+    """For a bulk load into SQLite (`shiftdesk seed`): the search triggers are dropped for the
+    transaction and put back as they were; the caller indexes each batch of new tickets once with
+    the function yielded (`reindex(first, last)`), instead of a rebuild of the ticket's document
+    per inserted row. All inside the caller's transaction (SQLite DDL is transactional), so no
+    other writer ever sees the triggers missing."""
+    triggers = session.execute(
+        text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND name LIKE 'ticket_search_%'"
+        )
+    ).all()
+    for name, _sql in triggers:
+        session.execute(text(f'DROP TRIGGER "{name}"'))
+    restored = False
+
+    def restore() -> None:
+        nonlocal restored
+        if not restored:
+            for _name, sql in triggers:
+                session.execute(text(sql))
+            restored = True
+
+    def reindex(first: int, last: int) -> None:
+        # the ticket trigger (AFTER UPDATE OF subject) rebuilds each document once
+        restore()
+        session.execute(
+            text("UPDATE tickets SET subject = subject WHERE number BETWEEN :a AND :b"),
+            {"a": first, "b": last},
+        )
+
+    yield reindex
+    restore()  # on an error the caller's rollback brings the triggers back
+
+
 def schema_objects(name: str | None, kind: str, _parent: Any) -> bool:
     """For Alembic's comparison (`include_name`): the search index tables are made by migration
     0006 with raw SQL (an FTS5 table and its shadow tables, a tsvector table), not by models."""
@@ -220,4 +259,5 @@ __all__ = [
     "pg_tsquery",
     "search",
     "search_numbers",
+    "sqlite_bulk_load",
 ]

@@ -159,6 +159,28 @@ def test_index_follows_every_writer(store: Store) -> None:
     assert numbers(store, "ldap") == [t["ldap"]]
 
 
+def test_a_bulk_seed_is_indexed_and_leaves_the_index_live(store: Store) -> None:
+    from models.demo import seed_bulk
+
+    made = seed_bulk(store, 30, now=NOW, batch=12, replies=2)  # three batches
+    assert made == 30
+    with store.session() as session:
+        every = list(session.execute(text("SELECT number FROM tickets ORDER BY number")).scalars())
+        bodies = session.execute(text("SELECT ticket_number, body FROM messages")).all()
+    refs = [(number, body) for number, body in bodies if "INC" in body]
+    assert len(every) == 30 and len(bodies) == 90 and len({n for n, _ in refs}) > 10
+    for number, body in refs:  # a seeded reply may name a rare INC<number * 7> reference
+        assert f"INC{number * 7}" in body
+        assert numbers(store, f"INC{number * 7}") == [number]
+    # the triggers are back (SQLite drops them while loading): later writes are indexed
+    later = actions.create_ticket(
+        store, subject="platypus after the seed", requester_email="x@y.example", received_at=NOW
+    )
+    work.note(store, every[0], ME, "a numbat in the logs", at=NOW + 1)
+    assert numbers(store, "platypus") == [later]
+    assert numbers(store, "numbat") == [every[0]]
+
+
 def test_limit_says_there_were_more_and_hits_carry_a_snippet(store: Store) -> None:
     for i in range(5):
         actions.create_ticket(
