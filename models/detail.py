@@ -190,6 +190,9 @@ class TicketDetail:
     outbox: list[OutboxInfo]
     audit: list[AuditInfo]
     appointments: list[AppointmentInfo] = field(default_factory=list)
+    # on-call: when an emergency's alerting was acknowledged, and by whom (technician email)
+    acknowledged_at: float | None = None
+    acknowledged_by: str | None = None
 
     @property
     def active_rsaa(self) -> RsaaInfo | None:
@@ -285,6 +288,8 @@ def ticket_detail(store: Store, number: int) -> TicketDetail:
             phone_requested=ticket.phone_requested,
             phone_escalated=ticket.phone_escalated,
             refund_requested=ticket.refund_requested,
+            acknowledged_at=ticket.acknowledged_at,
+            acknowledged_by=ticket.acknowledged_by,
             closed_at=ticket.closed_at,
             updated_at=ticket.updated_at,
             version=ticket.version,

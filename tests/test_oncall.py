@@ -260,6 +260,13 @@ def test_cli_oncall_and_ack(sqlite_url: str) -> None:
     again = _cli(sqlite_url, "ack", str(number), "--as", ME.email)
     assert again.returncode == 1 and again.stderr.count("\n") == 1
     assert "already acknowledged" in again.stderr
+    shown = json.loads(_cli(sqlite_url, "show", str(number), "--json").stdout)
+    assert shown["acknowledged_by"] == ME.email and shown["acknowledged_at"].startswith("20")
+    text = _cli(sqlite_url, "show", str(number)).stdout
+    assert any(
+        line.startswith("acknowledged ") and line.endswith(f"by {ME.email}")
+        for line in text.splitlines()
+    )
     assert _cli(sqlite_url, "oncall", "--json").stdout == ""
     assert _cli(sqlite_url, "oncall").stdout.strip() == "no unacknowledged emergencies"
     missing = _cli(sqlite_url, "ack", "99999", "--as", ME.email)

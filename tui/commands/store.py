@@ -201,6 +201,11 @@ def show_command(number: int, as_json: bool) -> None:
         + (f" — {safe_line(detail.entitlement_note)}" if detail.entitlement_note else ""),
     ]
     lines += [f"  {'!' if n.level == 'warning' else '-'} {safe_line(n.text)}" for n in notices]
+    if detail.acknowledged_at is not None:
+        lines.append(
+            f"acknowledged {when(detail.acknowledged_at)} by "
+            f"{safe_line(detail.acknowledged_by or '?')}"
+        )
     if detail.active_rsaa:
         r = detail.active_rsaa
         lines.append(
