@@ -252,7 +252,7 @@ def test_cli_oncall_and_ack(sqlite_url: str) -> None:
     assert listed.returncode == 0 and f"#{number}" in listed.stdout and "\x1b" not in listed.stdout
     assert "db␛[2J down" in listed.stdout and "EMERGENCY:" not in listed.stdout
     as_json = _cli(sqlite_url, "oncall", "--json")
-    record = json.loads(as_json.stdout.splitlines()[0])
+    [record] = json.loads(as_json.stdout)  # the one --json shape: an array
     assert record["ticket"] == number and record["state"] == "new"
     acked = _cli(sqlite_url, "ack", str(number), "--comment", "on it", "--as", ME.email)
     assert acked.returncode == 0, acked.stderr
@@ -267,7 +267,7 @@ def test_cli_oncall_and_ack(sqlite_url: str) -> None:
         line.startswith("acknowledged ") and line.endswith(f"by {ME.email}")
         for line in text.splitlines()
     )
-    assert _cli(sqlite_url, "oncall", "--json").stdout == ""
+    assert json.loads(_cli(sqlite_url, "oncall", "--json").stdout) == []
     assert _cli(sqlite_url, "oncall").stdout.strip() == "no unacknowledged emergencies"
     missing = _cli(sqlite_url, "ack", "99999", "--as", ME.email)
     assert missing.returncode == 1 and missing.stderr.startswith("shiftdesk: ")

@@ -33,11 +33,11 @@ def _store(url: str) -> list[int]:
     return made
 
 
-def test_json_lines_newest_first_with_a_snippet(sqlite_url: str) -> None:
+def test_json_array_newest_first_with_a_snippet(sqlite_url: str) -> None:
     first, second, _ = _store(sqlite_url)
     result = CliRunner().invoke(main, ["search", "printer", "--json", "--db", sqlite_url])
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in result.output.splitlines()]
+    rows = json.loads(result.output)  # the one --json shape: an array
     assert [r["number"] for r in rows] == [second, first]
     assert rows[0]["snippet"] == "The printer next to it is fine."
     assert rows[1]["snippet"] == ""  # the match is in the subject
@@ -66,6 +66,8 @@ def test_no_match_exits_1_and_punctuation_exits_2(sqlite_url: str) -> None:
     result = CliRunner().invoke(main, ["search", "zebra", "--db", sqlite_url])
     assert result.exit_code == 1
     assert result.stderr == "shiftdesk: no ticket matches 'zebra'\n"
+    result = CliRunner().invoke(main, ["search", "zebra", "--json", "--db", sqlite_url])
+    assert result.exit_code == 1 and json.loads(result.stdout) == []
     result = CliRunner().invoke(main, ["search", '"(*)"', "--db", sqlite_url])
     assert result.exit_code == 2
     assert result.stderr.startswith("shiftdesk: nothing to search for")

@@ -6,13 +6,12 @@ terminal); `--json` prints one object per line, as `list --json` does.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING
 
 import click
 
-from tui.cli import acting_technician, common_options, loaded_config
+from tui.cli import acting_technician, common_options, echo_json, loaded_config
 from tui.commands.work import _expect, _run
 
 if TYPE_CHECKING:
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
 
 
 @click.command("oncall")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array of objects.")
 @common_options
 def oncall_command(as_json: bool) -> None:
     """Emergencies nobody has acknowledged or answered yet, oldest first."""
@@ -38,17 +37,18 @@ def oncall_command(as_json: bool) -> None:
 
     rows = _run(read)
     budget = config.sla.emergency_seconds
+    if as_json:  # the one --json shape (ASCII: customer text can't reach the terminal raw)
+        echo_json(
+            [alert_payload(row, row.received_at + budget, "unacknowledged", at) for row in rows]
+        )
+        return
     for row in rows:
         deadline = row.received_at + budget
-        if as_json:
-            record = alert_payload(row, deadline, "unacknowledged", at)
-            click.echo(json.dumps(record, ensure_ascii=False))
-            continue
         left = deadline - at
         due = countdown(left) + " left" if left > 0 else overdue(-left)
         subject = safe_line(strip_emergency_prefix(row.subject))
         click.echo(f"#{row.number}  {due:>14}  {safe_line(row.customer)} — {subject}")
-    if not rows and not as_json:
+    if not rows:
         click.echo("no unacknowledged emergencies")
 
 

@@ -6,12 +6,11 @@ for, 75 when the store is unreachable.
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from tui.cli import EX_TEMPFAIL, EX_USAGE, common_options, fail, opened_store
+from tui.cli import EX_TEMPFAIL, EX_USAGE, common_options, echo_json, fail, opened_store
 
 
 @click.command("search")
@@ -53,21 +52,25 @@ def search_command(words: tuple[str, ...], as_json: bool, limit: int) -> None:
         except StoreError as exc:
             fail(str(exc), 1)
             return
+    if as_json:  # the one --json shape: an array, `[]` when nothing matches (exit 1 still)
+        echo_json(
+            [
+                {
+                    "number": hit.number,
+                    "status": hit.status,
+                    "customer": hit.customer,
+                    "subject": hit.subject,
+                    "snippet": hit.snippet,
+                }
+                for hit in hits
+            ]
+        )
     if not hits:
-        fail(f"no ticket matches {text!r}", 1)
+        fail(f"no ticket matches {safe_line(text)!r}", 1)
         return
     out = sys.stdout
     for hit in hits:
-        if as_json:
-            record = {
-                "number": hit.number,
-                "status": hit.status,
-                "customer": hit.customer,
-                "subject": hit.subject,
-                "snippet": hit.snippet,
-            }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        else:
+        if not as_json:
             out.write(
                 f"#{hit.number:<7} {hit.status:<9} {safe_line(hit.customer)[:20]:<20} "
                 f"{safe_line(hit.subject)}\n"
