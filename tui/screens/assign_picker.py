@@ -72,6 +72,14 @@ class AssignPicker(ModalScreen[str | None]):
         note = "  (has it)" if email == self.assignee else "  (me)" if email == self.me else ""
         return Content.assemble(label, (f"  {safe_line(email)}", "dim"), (note, "italic"))
 
+    @staticmethod
+    def _score(matcher: Matcher, typed: str, email: str, name: str) -> float:
+        """The name or the address's local part; the whole address only once "@" is typed
+        (every address shares the domain: "k" would match them all through "desk")."""
+        local = email.split("@", 1)[0]
+        whole = matcher.match(email) if "@" in typed else 0.0
+        return max(matcher.match(name), matcher.match(local), whole)
+
     def fill(self, typed: str) -> None:
         """The options matching `typed` (fuzzy on name and address), best first."""
         options = self.query_one(OptionList)
@@ -84,7 +92,7 @@ class AssignPicker(ModalScreen[str | None]):
             self.shown.append(NOBODY)
         scored = []
         for position, (email, name) in enumerate(self.technicians):
-            score = max(matcher.match(name), matcher.match(email)) if matcher else 1.0
+            score = self._score(matcher, typed, email, name) if matcher else 1.0
             if score > 0:
                 scored.append((-score, position, email, name))
         for _, _, email, name in sorted(scored):
