@@ -96,9 +96,7 @@ def run(url: str, tickets: int, consoles: int) -> None:
     now = time.time()
     numbers = list(range(1, min(tickets, 200) + 1))
     for i in range(consoles):
-        presence.show(
-            store, f"console-{i}", Actor(f"tech{i}@shiftdesk.example"), numbers[i], now
-        )
+        presence.show(store, f"console-{i}", Actor(f"tech{i}@shiftdesk.example"), numbers[i], now)
     print(f"{store.dialect}: {tickets} tickets, {consoles} live presence rows")
     read = _median_us(lambda: presence.live_viewers(store, time.time(), READER.email))
     print(f"  live_viewers (each console, after any commit / every 5 s): {read:8.0f} µs")
