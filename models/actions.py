@@ -87,8 +87,12 @@ class NotFound(ActionError):
     pass
 
 
+class UnknownTechnician(ActionError):
+    """`assign` to an address that is no technician of this store."""
+
+
 class AssignedElsewhere(ActionError):
-    """`take` without `take_over` on a ticket a colleague holds."""
+    """`take` or `assign` without `take_over` on a ticket a colleague holds."""
 
     def __init__(self, message: str, ticket_number: int, assignee: str) -> None:
         super().__init__(message)
@@ -199,6 +203,7 @@ def clock_text(at: float) -> str:
 _PAST = {
     "take": "took",
     "release": "released",
+    "assign": "reassigned",
     "reply": "replied to",
     "note": "added a note to",
     "close": "closed",
@@ -456,6 +461,113 @@ def take(
             previous_assignee=previous.email if previous is not None else None,
         )
         return ticket
+
+
+def known_technicians(store: Store) -> list[tuple[str, str]]:
+    """(email, name) of every technician of the store, by name: whom a ticket can be given to.
+    A technician is known once they have acted in shiftdesk (or opened a ticket in a console)."""
+    with store.session() as session:
+        rows = session.execute(
+            select(col(Technician.email), col(Technician.name)).order_by(
+                col(Technician.name), col(Technician.email)
+            )
+        ).all()
+    return [(str(email), str(name)) for email, name in rows]
+
+
+def assign(
+    store: Store,
+    number: int,
+    to_email: str | None,
+    actor: Actor,
+    *,
+    expected_version: int | None = None,
+    at: float | None = None,
+    take_over: bool = False,
+) -> Ticket:
+    """Give the ticket to the technician `to_email`, or to nobody (None: unassign).
+
+    Only known technicians (`known_technicians`): an unknown address is refused with
+    `UnknownTechnician`, never created (a typo would otherwise park the ticket with nobody). A
+    ticket a colleague holds (not the actor, not the new assignee) is taken from them only with
+    `take_over`, as `take` does: the TUI asks first, the CLI needs --take-over. The audit event
+    names the new and the previous assignee; the change feed tells both consoles."""
+    at = now() if at is None else at
+    target = normalize_email(to_email) if to_email is not None else None
+    with ticket_action(store, number, expected_version, at) as (session, ticket):
+        new: Technician | None = None
+        if target is not None:
+            new = session.execute(
+                select(Technician).where(col(Technician.email) == target)
+            ).scalar_one_or_none()
+            if new is None:
+                raise UnknownTechnician(
+                    f"no technician {target} in this store: a technician is known once they "
+                    "have used shiftdesk"
+                )
+            if ticket.status == TicketStatus.CLOSED:
+                raise ActionError(f"#{number} is closed: reopen it first")
+        previous = session.get(Technician, ticket.assignee_id) if ticket.assignee_id else None
+        if previous is None and new is None:
+            raise ActionError(f"#{number} is not assigned to anyone")
+        if previous is not None and new is not None and previous.id == new.id:
+            raise ActionError(f"#{number} is already assigned to {new.email}")
+        me = normalize_email(actor.email)
+        if previous is not None and previous.email != me and not take_over:
+            raise AssignedElsewhere(
+                f"#{number} is assigned to {previous.email}: "
+                + ("reassign" if new is not None else "unassign")
+                + " it only if you mean to",
+                number,
+                previous.email,
+            )
+        ticket.assignee_id = new.id if new is not None else None
+        audit(
+            session,
+            number,
+            actor,
+            "assign",
+            at,
+            to=new.email if new is not None else None,
+            previous_assignee=previous.email if previous is not None else None,
+        )
+        return ticket
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The latest change of a ticket's assignee: who did it, how, and to whom."""
+
+    actor: str
+    action: str  # take | assign | release
+    to: str | None  # the new assignee (None: nobody)
+    previous: str | None
+
+
+def last_assignment(store: Store, number: int) -> Assignment | None:
+    """The ticket's latest take / assign / release, for the notice a console shows when a
+    ticket becomes, or stops being, its technician's."""
+    with store.session() as session:
+        event = session.execute(
+            select(AuditEvent)
+            .where(
+                col(AuditEvent.ticket_number) == number,
+                col(AuditEvent.action).in_(("take", "assign", "release")),
+            )
+            .order_by(col(AuditEvent.id).desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    if event is None:
+        return None
+    detail = json.loads(event.detail) if event.detail else {}
+    to = event.actor if event.action == "take" else detail.get("to")
+    previous = detail.get("previous_assignee")
+    return Assignment(
+        event.actor,
+        event.action,
+        to if isinstance(to, str) else None,
+        previous if isinstance(previous, str) else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ remember the highest id they have seen. SQLite: `PRAGMA data_version` on a dedic
 says cheaply (~0.15 ms) whether any other connection committed; only then is the log read.
 PostgreSQL: LISTEN on a dedicated autocommit connection (NOTIFY is sent by mark_changed) wakes the
 reader; it then reads the log the same way, so a missed notification only delays, never loses.
+`woke` tells the reader that something was committed at all: presence (models.presence) is
+re-read then, without a change-log row of its own.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlmodel import col
 
 from models.actions import NOTIFY_CHANNEL
 from models.db import Store
+from models.presence import PRESENCE_PAYLOAD
 from models.tables import ChangeLog
 
 
@@ -30,6 +33,9 @@ class ChangeFeed:
         self._data_version: int | None = None
         self._pg_raw: Any = None
         self.last_id = self._max_id()
+        # something was committed (SQLite) or notified (PostgreSQL) since the reader last
+        # cleared it: the presence table (models.presence) may have changed too
+        self.woke = True
 
     def _max_id(self) -> int:
         with self.store.engine.connect() as conn:
@@ -43,6 +49,7 @@ class ChangeFeed:
         self._conn.rollback()
         changed = self._data_version is not None and raw != self._data_version
         first = self._data_version is None
+        self.woke = self.woke or changed
         self._data_version = int(raw) if raw is not None else None
         # our own commits don't move our connection's data_version, so also read on first call
         return changed or first
@@ -60,8 +67,10 @@ class ChangeFeed:
         got = False
         readable, _, _ = _select.select([self._pg_raw.fileno()], [], [], timeout)
         if readable:
-            for _ in self._pg_raw.notifies(timeout=0.05):
-                got = True
+            for notice in self._pg_raw.notifies(timeout=0.05):
+                self.woke = True
+                if notice.payload != PRESENCE_PAYLOAD:
+                    got = True
         return got
 
     def poll(self, timeout: float = 0.0) -> set[int]:

@@ -437,6 +437,18 @@ _REVOKE_WHY = {
 }
 
 
+def assign_sentence(actor: str, detail: dict[str, Any]) -> str:
+    """ "sam@… assigned it to kim@… (from alex@…)." / "sam@… unassigned it (from alex@…)." """
+    to, previous = detail.get("to"), detail.get("previous_assignee")
+    if isinstance(to, str) and to:
+        text = f"{actor} assigned it to {'themselves' if to == actor else to}"
+    else:
+        text = f"{actor} unassigned it"
+    if isinstance(previous, str) and previous and previous != actor:
+        text += f" (from {previous})"
+    return text + "."
+
+
 def describe_event(actor: str, action: str, detail: dict[str, Any], zone: str | None) -> str:
     """One audit event as a sentence. Unknown actions fall back to "actor did it"; details that
     are only ids (message, outbox) are left out: the thread shows those."""
@@ -453,6 +465,8 @@ def describe_event(actor: str, action: str, detail: dict[str, Any], zone: str | 
         previous = d.get("previous_assignee")
         mine = previous == actor
         return f"{actor} released it" + ("." if mine or not previous else f" from {previous}.")
+    if action == "assign":
+        return assign_sentence(actor, d)
     if action == "reply":
         text = f"{actor} replied to {d['to']}" if d.get("to") else f"{actor} replied"
         if d.get("follow_up"):

@@ -240,6 +240,9 @@ class Fuzzer:
             args = ["list"] + [o for o in ("--json", "--all") if r.random() < 0.5]
         elif choice == 2:
             args = ["take", n()]
+            if r.random() < 0.5:  # assign: a known, an unknown, a hostile address, or nobody
+                who = self.pick(["alex@shiftdesk.example", "ghost@x.example", text, "--nobody"])
+                args = ["assign", n(), who] + (["--take-over"] if r.random() < 0.3 else [])
         elif choice == 3:
             args = ["note", n(), *body]
         elif choice == 4:

@@ -228,6 +228,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "purchase": ("tui.commands.intake", "purchase_group"),
     "import": ("tui.commands.intake", "import_group"),
     "take": ("tui.commands.work", "take_command"),
+    "assign": ("tui.commands.work", "assign_command"),
     "reply": ("tui.commands.work", "reply_command"),
     "note": ("tui.commands.work", "note_command"),
     "close": ("tui.commands.work", "close_command"),

@@ -34,3 +34,15 @@ class TicketsChanged(Message):
             self.numbers |= message.numbers
             return True
         return False
+
+
+class PresenceChanged(Message):
+    """Who views which ticket now (models.presence.live_viewers); a newer one replaces an
+    unhandled older one."""
+
+    def __init__(self, viewers: dict[int, list[str]]) -> None:
+        super().__init__()
+        self.viewers = viewers
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PresenceChanged)

@@ -37,6 +37,8 @@ def queue_commands(screen: Screen[object]) -> Iterable[SystemCommand]:
         "queue.clear": "Clear filters",
         "ticket.acknowledge": "Acknowledge the emergency (stop its alerts)",
         "ticket.take": "Take the ticket",
+        "ticket.assign": "Give the ticket to… (assign to a technician or nobody)",
+        "ticket.unassign": "Unassign the ticket (release it)",
         "ticket.reply": "Reply by email",
         "ticket.note": "Add an internal note",
         "ticket.phone": "Phone: grant, decline or log a call",

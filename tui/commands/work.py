@@ -1,4 +1,4 @@
-"""Working tickets from the command line: take, reply, note, close, reopen, outbox.
+"""Working tickets from the command line: take, assign, reply, note, close, reopen, outbox.
 
 Each command is one action (models.actions): one transaction, one audit event. A refused action
 exits 1 with one line on stderr (`shiftdesk: #12 changed since you loaded it: bob@… took it …`);
@@ -142,6 +142,52 @@ def take_command(number: int, expected_version: int | None, take_over: bool) -> 
 
     ticket = _run(take)
     click.echo(f"#{number} taken by {actor.email} (version {ticket.version})")
+
+
+@click.command("assign")
+@click.argument("number", type=ID)
+@click.argument("email", required=False)
+@click.option("--nobody", is_flag=True, help="Unassign: the ticket goes back to nobody.")
+@_expect
+@click.option(
+    "--take-over",
+    is_flag=True,
+    help="Reassign it even from the colleague who holds it (refused otherwise).",
+)
+@common_options
+def assign_command(
+    number: int, email: str | None, nobody: bool, expected_version: int | None, take_over: bool
+) -> None:
+    """Give ticket NUMBER to the technician EMAIL, or to nobody (--nobody).
+
+    Only a technician the store knows (one who has used shiftdesk): an unknown address exits 65.
+    A ticket a colleague holds is refused (exit 1) unless --take-over; their console is told.
+    """
+    from models import actions
+    from models.sanitize import safe_line
+
+    if (email is None) == (not nobody):
+        fail("give the technician's EMAIL or --nobody (not both)", EX_USAGE)
+    to = email.strip().lower() if email is not None else None
+    if to is not None and ("@" not in to or safe_line(to) != to or len(to) > 320):
+        fail(f"{email!r} is not an email address", EX_USAGE)
+    actor = acting_technician()
+
+    def give(store: Store) -> Ticket:
+        try:
+            return actions.assign(
+                store, number, to, actor, expected_version=expected_version, take_over=take_over
+            )
+        except actions.UnknownTechnician as exc:
+            fail(str(exc), EX_DATAERR)
+            raise
+        except actions.AssignedElsewhere as exc:
+            fail(f"{exc} (add --take-over)", 1)
+            raise
+
+    ticket = _run(give)
+    whom = f"assigned to {to}" if to else "unassigned"
+    click.echo(f"#{number} {whom} by {actor.email} (version {ticket.version})")
 
 
 _allow_secret = click.option(

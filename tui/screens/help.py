@@ -43,6 +43,8 @@ KEY_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("A", "acknowledge an alerting emergency (stops its alerts everywhere)"),
             ("t", "take (assign to me)"),
+            ("h", "give to… a colleague, or (nobody)"),
+            ("U", "unassign (back to nobody)"),
             ("r", "reply by email (ctrl+s sends)"),
             ("n", "internal note"),
             ("p", "phone: grant, decline, log a call"),

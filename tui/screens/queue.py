@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -20,9 +21,10 @@ from models.actions import ActionError, Conflict
 from models.changes import ChangeFeed
 from models.db import StoreError
 from models.oncall import is_alerting
+from models.presence import RENEW_EVERY, RESCAN_EVERY, live_viewers
 from models.queue import QueueRow, load_queue, load_rows
 from models.sanitize import safe_line
-from tui.messages import QueueLoaded, TicketsChanged
+from tui.messages import PresenceChanged, QueueLoaded, TicketsChanged
 from tui.widgets.detail import DetailPane
 from tui.widgets.header import HeaderBar
 from tui.widgets.queue_view import (
@@ -81,6 +83,8 @@ class QueueScreen(Screen[None]):
         ),
         Binding("0", "clear_filters", "Clear filters", show=False, id="queue.clear"),
         Binding("t", "take", "Take", id="ticket.take"),
+        Binding("h", "assign", "Give to…", show=False, id="ticket.assign"),
+        Binding("U", "unassign", "Unassign", show=False, id="ticket.unassign"),
         Binding("r", "reply", "Reply", id="ticket.reply"),
         Binding("n", "note", "Note", show=False, id="ticket.note"),
         Binding("p", "phone", "Phone", show=False, id="ticket.phone"),
@@ -114,6 +118,14 @@ class QueueScreen(Screen[None]):
         self._status_extra = ""
         self._follow: Timer | None = None  # the open pane's pending follow of the cursor
         self._search_timer: Timer | None = None  # the pending search while typing
+        # presence (models.presence): this console's id, the ticket its row names, when it
+        # was last written; writes are serialized so the last one wins
+        from models.presence import new_console_id
+
+        self.console = new_console_id()
+        self._presence_wanted: int | None = None
+        self._presence_written_at = 0.0
+        self._presence_lock = threading.Lock()
 
     @property
     def sd(self) -> ShiftdeskApp:
@@ -206,11 +218,21 @@ class QueueScreen(Screen[None]):
         feed = ChangeFeed(store)
         self.feed = feed
         backoff = 0.5
+        viewers: dict[int, list[str]] | None = None
+        scanned_at = 0.0
         try:
             while not worker.is_cancelled:
                 try:
                     numbers = feed.poll(timeout=0.5)
                     backoff = 0.5
+                    # presence: re-read after any commit, and now and then for expiries
+                    if feed.woke or time.monotonic() - scanned_at >= RESCAN_EVERY:
+                        feed.woke = False
+                        scanned_at = time.monotonic()
+                        now_viewers = live_viewers(store, time.time(), self.sd.ctx.actor.email)
+                        if now_viewers != viewers:
+                            viewers = now_viewers
+                            self.post_message(PresenceChanged(now_viewers))
                 except Exception as exc:  # the store went away: say so, retry
                     self.app.call_from_thread(self.set_status, f"store: {exc}")
                     time.sleep(backoff)
@@ -237,24 +259,97 @@ class QueueScreen(Screen[None]):
             self.detail.reload()
 
     def _notice_taken_over(self, message: TicketsChanged) -> None:
-        """A colleague took over a ticket of mine: say so (it arrives through the change feed)."""
+        """A ticket became mine, or stopped being mine, by a colleague's hand: say so (it
+        arrives through the change feed; who did it is read from the audit by a worker)."""
         me = self.sd.ctx.actor.email.lower()
         for row in message.rows:
             before = self.queue.row(row.number)
-            if (
-                before is not None
-                and before.assignee == me
-                and row.assignee is not None
-                and row.assignee != me
-            ):
-                self.notify(
-                    f"#{row.number} ({safe_line(row.subject)[:60]}) was taken over by "
-                    f"{row.assignee}",
-                    title="No longer yours",
-                    severity="warning",
-                    timeout=15,
-                    markup=False,  # customer text
-                )
+            if before is None or before.assignee == row.assignee:
+                continue
+            if me in (before.assignee, row.assignee):
+                self.announce_assignment(row.number, row.subject, row.assignee == me)
+
+    @work(thread=True, group="notice", exit_on_error=False)
+    def announce_assignment(self, number: int, subject: str, mine_now: bool) -> None:
+        from models.actions import last_assignment
+
+        me = self.sd.ctx.actor.email.lower()
+        try:
+            event = last_assignment(self.sd.ctx.store, number)
+        except Exception:  # the store went away: the row shows the change anyway
+            return
+        if event is None or event.actor == me or (event.to == me) != mine_now:
+            return  # my own doing, or a later change already undid this one
+        what = f"#{number} ({safe_line(subject)[:60]})"
+        if mine_now:
+            text, title = f"{what} was assigned to you by {event.actor}", "Assigned to you"
+        elif event.action == "take":
+            text, title = f"{what} was taken over by {event.actor}", "No longer yours"
+        elif event.to:
+            text, title = f"{what} was reassigned to {event.to} by {event.actor}", "No longer yours"
+        else:
+            text, title = f"{what} was unassigned by {event.actor}", "No longer yours"
+        self.app.call_from_thread(
+            self.notify,
+            text,
+            title=title,
+            severity="information" if mine_now else "warning",
+            timeout=15,
+            markup=False,  # customer text
+        )
+
+    # ------------------------------------------------------------------ presence
+
+    def on_presence_changed(self, message: PresenceChanged) -> None:
+        self.queue.set_viewers(message.viewers)
+        self.detail.set_viewers(message.viewers)
+
+    def sync_presence(self, *, renew: bool = False) -> None:
+        """Tell the store which ticket this console's pane shows (none when closed): at once
+        when it changes, every RENEW_EVERY seconds while it stays (`renew`, from the tick)."""
+        if not self.sd.ctx.live:
+            return
+        wanted = self.detail.number if self.has_class("-detail") else None
+        due = time.time() - self._presence_written_at >= RENEW_EVERY
+        if wanted == self._presence_wanted and not (renew and wanted is not None and due):
+            return
+        self._presence_wanted = wanted
+        self._presence_written_at = time.time()
+        self.write_presence()
+
+    @work(thread=True, group="presence", exit_on_error=False)
+    def write_presence(self) -> None:
+        """Writes one at a time, each the latest wish: the last one started always wins."""
+        from models import presence
+
+        ctx = self.sd.ctx
+        with self._presence_lock:
+            wanted = self._presence_wanted
+            try:
+                if wanted is None:
+                    presence.hide(ctx.store, self.console, time.time())
+                else:
+                    presence.show(ctx.store, self.console, ctx.actor, wanted, time.time())
+            except Exception:  # best effort: the next tick tries again
+                self._presence_written_at = 0.0
+
+    def on_unmount(self) -> None:
+        """Leaving (quit, SSH session closed): remove this console's presence, waiting at most
+        a second for the store (the row would expire by itself within TTL)."""
+        if not self.sd.ctx.live or self._presence_wanted is None:
+            return
+        from models import presence
+
+        store, console = self.sd.ctx.store, self.console
+
+        def remove() -> None:
+            # the store gone: the row expires by itself
+            with self._presence_lock, contextlib.suppress(Exception):
+                presence.hide(store, console)
+
+        leaving = threading.Thread(target=remove, name="presence-exit", daemon=True)
+        leaving.start()
+        leaving.join(1.0)
 
     # ------------------------------------------------------------------ time
 
@@ -262,6 +357,7 @@ class QueueScreen(Screen[None]):
         self.queue.tick(now)
         self.refresh_header(now)
         self.detail.tick(now)
+        self.sync_presence(renew=True)
 
     def refresh_header(self, now: float | None = None) -> None:
         now = self.sd.ctx.clock() if now is None else now
@@ -306,11 +402,13 @@ class QueueScreen(Screen[None]):
         row = self.queue.current
         if self.has_class("-detail") and row is not None and row.number != self.detail.number:
             self.detail.show_ticket(row.number)  # (the shown ticket reloads when it changes)
+            self.sync_presence()
 
     @on(QueueView.Selected)
     def open_detail(self, message: QueueView.Selected) -> None:
         self.add_class("-detail")
         self.detail.show_ticket(message.row.number)
+        self.sync_presence()
 
     # ------------------------------------------------------------------ filters
 
@@ -430,6 +528,7 @@ class QueueScreen(Screen[None]):
         elif self.has_class("-detail"):
             self.remove_class("-detail")
             self.detail.show_ticket(None)
+            self.sync_presence()
             self.queue.focus()
         elif self.queue.filter.found is not None:  # esc ends a search
             self._show_search("", None)
@@ -512,6 +611,102 @@ class QueueScreen(Screen[None]):
             lambda yes: take(True) if yes else None,
         )
 
+    def _holder(self, number: int) -> str | None:
+        """The ticket's assignee as this console shows it (the pane's, else the row's)."""
+        shown = self.detail.detail if self.detail.number == number else None
+        if shown is not None:
+            return shown.assignee
+        row = self.queue.row(number)
+        return row.assignee if row is not None else None
+
+    def _give(self, number: int, version: int, to: str | None, holder: str | None) -> None:
+        """Give the ticket to `to` (None: nobody); a colleague's ticket only after a confirm."""
+        from models import actions
+        from tui.screens.prompts import Confirm
+
+        ctx = self.sd.ctx
+        me = ctx.actor.email.lower()
+        if to == holder:
+            who = f"assigned to {to}" if to else "not assigned to anyone"
+            self.notify(f"#{number} is already {who}", timeout=3)
+            return
+        done = (
+            f"#{number} is yours"
+            if to == me
+            else f"#{number} given to {to}"
+            if to
+            else f"#{number} unassigned"
+        )
+
+        def give(take_over: bool) -> None:
+            self.run_ticket_action(
+                done,
+                lambda: actions.assign(
+                    ctx.store,
+                    number,
+                    to,
+                    ctx.actor,
+                    expected_version=version,
+                    at=ctx.clock(),
+                    take_over=take_over,
+                ),
+                number=number,
+            )
+
+        if holder is None or holder == me:
+            give(False)
+            return
+        question = (
+            f"#{number} is assigned to {holder}. Give it to {to}? They are told."
+            if to
+            else f"#{number} is assigned to {holder}. Unassign it? They are told."
+        )
+        self.app.push_screen(
+            Confirm(question, yes="Give it" if to else "Unassign", default=False),
+            lambda yes: give(True) if yes else None,
+        )
+
+    def action_assign(self) -> None:
+        """`h`: give the ticket to a technician (or nobody) picked from the known ones."""
+        target = self._ticket()
+        if target is None:
+            return
+        number, version = target
+        self.pick_assignee(number, version, self._holder(number))
+
+    @work(thread=True, group="picker", exit_on_error=False)
+    def pick_assignee(self, number: int, version: int, holder: str | None) -> None:
+        from models.actions import known_technicians
+        from tui.screens.assign_picker import NOBODY, AssignPicker
+
+        ctx = self.sd.ctx
+        try:
+            technicians = known_technicians(ctx.store)
+        except Exception as exc:
+            self.app.call_from_thread(
+                self.notify, f"cannot list technicians: {exc}", severity="error", timeout=8
+            )
+            return
+
+        def chosen(result: str | None) -> None:
+            if result is not None:
+                self._give(number, version, None if result == NOBODY else result, holder)
+
+        picker = AssignPicker(number, technicians, assignee=holder, me=ctx.actor.email)
+        self.app.call_from_thread(self.app.push_screen, picker, chosen)
+
+    def action_unassign(self) -> None:
+        """`U`: the ticket goes back to nobody (a colleague's only after a confirm)."""
+        target = self._ticket()
+        if target is None:
+            return
+        number, version = target
+        holder = self._holder(number)
+        if holder is None:
+            self.notify(f"#{number} is not assigned to anyone", timeout=3)
+            return
+        self._give(number, version, None, holder)
+
     def _open_editor(self, mode: str) -> None:
         self._flush_follow()
         row = self.queue.current
@@ -520,6 +715,7 @@ class QueueScreen(Screen[None]):
                 return
             self.add_class("-detail")
             self.detail.show_ticket(row.number)
+            self.sync_presence()
         self.detail.start_editing(mode)
 
     def action_reply(self) -> None:

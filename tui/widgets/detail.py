@@ -102,6 +102,7 @@ class DetailPane(Vertical):
         self._changed_while_writing: str | None = None
         self._editor_title = ""
         self._draft_withheld: str | None = None  # what kept the last draft from being saved
+        self.viewers: dict[int, list[str]] = {}  # ticket -> colleagues viewing it now
 
     @property
     def sd(self) -> ShiftdeskApp:
@@ -187,6 +188,20 @@ class DetailPane(Vertical):
         self.render_head(self.sd.ctx.clock())
         self.query_one("#detail-body", Static).update(self.body_renderable())
 
+    def set_viewers(self, viewers: dict[int, list[str]]) -> None:
+        before = self.viewers.get(self.number) if self.number is not None else None
+        self.viewers = viewers
+        if self.number is not None and viewers.get(self.number) != before:
+            self.render_head(self.sd.ctx.clock())
+
+    def viewing_line(self) -> str:
+        """ "Ana Lee is viewing this now" (colleagues only; models.presence)."""
+        names = self.viewers.get(self.number) if self.number is not None else None
+        if not names:
+            return ""
+        who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"{who} {'is' if len(names) == 1 else 'are'} viewing this now"
+
     def render_head(self, now: float) -> None:
         detail = self.detail
         if detail is None:
@@ -237,6 +252,11 @@ class DetailPane(Vertical):
         if detail.first_response_at is not None:
             met = {True: "met", False: "missed", None: "—"}[detail.first_response_met]
             head.append(f" · first response {when(detail.first_response_at, zone)} ({met})")
+        viewing = self.viewing_line()
+        if viewing:
+            head.append("\n")
+            glyph = "*" if ctx.ascii_flags else "◉"
+            head.append(f"{glyph} {safe_line(viewing)}", style="bold cyan")
         if head.plain != self._head_plain:  # the SLA line changes at most once a second
             self._head_plain = head.plain
             self.query_one("#detail-head", Static).update(head)

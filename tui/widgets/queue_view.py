@@ -256,6 +256,7 @@ class QueueView(ScrollView, can_focus=True):
         self._emergencies: set[int] = set()  # waiting emergency tickets
         self._alerting: set[int] = set()  # unacknowledged emergencies: pinned on top
         self._strip_cache: dict[tuple[int, int, int, bool], Strip] = {}
+        self.viewers: dict[int, list[str]] = {}  # ticket -> colleagues viewing it now
         self._painted: dict[int, tuple[int, str, str]] = {}  # line -> (ticket, text, state)
         # countdowns computed by tick() for `now`, reused by render_line (not computed twice)
         self._cells: dict[int, Countdown] = {}
@@ -530,8 +531,29 @@ class QueueView(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ paint
 
+    def set_viewers(self, viewers: dict[int, list[str]]) -> None:
+        """Who views which ticket now (models.presence): repaint the rows whose marker changed."""
+        changed = {
+            n for n in viewers.keys() | self.viewers.keys() if viewers.get(n) != self.viewers.get(n)
+        }
+        self.viewers = viewers
+        if changed:
+            self._strip_cache.clear()
+            self.refresh()
+
+    def viewing_marker(self, number: int) -> str:
+        """ "◉ana" ("*ana" in ASCII): a colleague has the ticket open; "+" when several do."""
+        names = self.viewers.get(number)
+        if not names:
+            return ""
+        first = names[0].split()[0].lower()[:4] if names[0].split() else "?"
+        return ("*" if self.ascii_flags else "◉") + first + ("+" if len(names) > 1 else "")
+
     def flags(self, row: QueueRow) -> str:
         parts = []
+        viewing = self.viewing_marker(row.number)
+        if viewing:  # first: the flags column keeps its left end when it overflows
+            parts.append(viewing)
         if row.phone_requested:
             parts.append("P" if self.ascii_flags else "☎")
         if row.rsaa_active:
