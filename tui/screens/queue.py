@@ -50,7 +50,7 @@ FOLLOW_DELAY = 0.06  # seconds the cursor rests before the open pane loads its t
 
 
 class ColumnHeader(Static):
-    DEFAULT_CSS = "ColumnHeader { height: 1; color: $text-muted; text-style: bold; }"
+    """The queue's column titles, lined up with QueueView's columns (styled in screens.tcss)."""
 
     def render(self) -> Text:
         customer, subject = column_widths(self.size.width - SCROLLBAR_WIDTH)
@@ -95,17 +95,6 @@ class QueueScreen(Screen[None]):
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
-
-    DEFAULT_CSS = """
-    QueueScreen #queue-column { width: 1fr; }
-    QueueScreen DetailPane { width: 55%; display: none; }
-    QueueScreen.-detail DetailPane { display: block; }
-    QueueScreen.-narrow.-detail #queue-column { display: none; }
-    QueueScreen.-narrow.-detail DetailPane { width: 1fr; }
-    QueueScreen #filter { display: none; height: 3; }
-    QueueScreen.-filtering #filter { display: block; }
-    QueueScreen #status { height: 1; color: $text-muted; padding: 0 1; }
-    """
 
     def __init__(self) -> None:
         super().__init__()
