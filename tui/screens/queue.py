@@ -265,6 +265,8 @@ class QueueScreen(Screen[None]):
         text = f" {view.filter.describe()} · {view.visible_count} shown of {view.total}"
         if self.pane_covers_queue:  # the footer is too narrow to say it
             text = f" esc: back to the queue ({text.strip()})"
+            if self.detail.has_class("-editing"):
+                text = " esc: leave the editor (the draft is kept) · esc again: back to the queue"
         if self.sd.outbox_line:
             text += f" · {self.sd.outbox_line}"
         if self.sd.oncall_line:
@@ -540,6 +542,7 @@ class QueueScreen(Screen[None]):
             self.add_class("-detail")
             self.detail.show_ticket(row.number)
         self.detail.start_editing(mode)
+        self.update_status_line()
 
     def action_reply(self) -> None:
         self._open_editor("reply")

@@ -86,10 +86,10 @@ class DetailPane(Vertical):
     DetailPane #reply-context { height: auto; max-height: 40%; display: none; padding: 0 1;
         border-top: solid $panel-lighten-2; }
     DetailPane.-editing.-has-context #reply-context { display: block; }
-    DetailPane #editor-box { height: 45%; min-height: 8; max-height: 18; display: none;
+    DetailPane #editor-box { height: 45%; min-height: 10; max-height: 18; display: none;
         border-top: solid $accent; }
     DetailPane.-editing #editor-box { display: block; }
-    DetailPane #editor-title { padding: 0 1; color: $accent; text-style: bold; }
+    DetailPane #editor-title { width: 1fr; padding: 0 1; color: $accent; text-style: bold; }
     DetailPane ReplyEditor { height: 1fr; }
     """
 
