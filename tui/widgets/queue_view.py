@@ -165,10 +165,7 @@ class Columns:
     customer: int
     subject: int
     flags: int  # the separating space included
-
-    @property
-    def compact(self) -> bool:
-        return self.kind == COMPACT_KIND_WIDTH
+    compact: bool = False  # kind as a letter, flags as symbols, no titles over either
 
 
 def column_layout(width: int) -> Columns:
@@ -188,6 +185,7 @@ def column_layout(width: int) -> Columns:
         customer,
         available - customer,
         COMPACT_FLAGS_WIDTH,
+        compact=True,
     )
 
 
