@@ -45,14 +45,40 @@ def test_queue_ascii_flags(snap_compare, tmp_path: Path) -> None:  # type: ignor
     )
 
 
-@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+SPLIT_SIZES = [(120, 40), (80, 24), (100, 30), (200, 50)]
+
+
+@pytest.mark.parametrize("size", SPLIT_SIZES, ids=[f"{w}x{h}" for w, h in SPLIT_SIZES])
 def test_detail_pane(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """The split (docs/working-tickets.md, "The layout"): below 110 columns the pane takes the
+    screen; at 120 the queue beside it is compact (kind a letter, flags symbols) and keeps
+    customer and subject readable; at 200 it has every column."""
+
     async def open_detail(pilot) -> None:  # type: ignore[no-untyped-def]
         await _settle(pilot)
         await pilot.press("j", "j", "j", "enter")
         await _settle(pilot)
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=open_detail)
+
+
+def test_reply_editor_80x24(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Writing a reply at 80x24: the latest customer message stays on screen, quoted, between
+    the ticket's head and an editor of bounded height (a long draft scrolls inside it)."""
+    from tui.widgets.detail import ReplyEditor
+
+    async def reply(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("j", "j", "j", "enter")
+        await _settle(pilot)
+        await pilot.press("r")
+        await _settle(pilot)
+        editor = pilot.app.screen.query_one(ReplyEditor)
+        editor.cursor_blink = False  # a blinking cursor would make the snapshot flaky
+        editor.insert("\n".join(f"line {n} of a long reply" for n in range(1, 16)))
+        await _settle(pilot)
+
+    assert snap_compare(_app(tmp_path), terminal_size=(80, 24), run_before=reply)
 
 
 def test_emergency_view(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

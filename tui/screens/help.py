@@ -62,11 +62,6 @@ KEY_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 72; max-width: 95%; height: auto; max-height: 90%;
-        border: round $accent; background: $surface; padding: 0 1; }
-    """
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))

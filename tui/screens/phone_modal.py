@@ -69,20 +69,6 @@ class PhoneModal(TicketDialog):
         Binding("ctrl+s", "submit", "Submit", priority=True, id="phone.submit"),
         Binding("escape", "close", "Cancel", id="phone.cancel"),
     ]
-    DEFAULT_CSS = """
-    PhoneModal { align: center middle; }
-    PhoneModal #closed-note { height: auto; }
-    PhoneModal TabbedContent { height: auto; display: none; }
-    PhoneModal.-ready TabbedContent { display: block; }
-    PhoneModal TabPane { padding: 0; height: auto; }
-    PhoneModal Checkbox { border: none; padding: 0; background: $surface; }
-    PhoneModal Checkbox:focus { border: none; background-tint: $foreground 5%; }
-    PhoneModal #reply-preview { margin-left: 17; padding-left: 1; color: $text-muted;
-        border-left: outer $panel-lighten-2; height: auto; }
-    PhoneModal.-no-reply #reply-preview { display: none; }
-    PhoneModal.-no-reply #reply_answers, PhoneModal.-no-reply #answers-hint { display: none; }
-    PhoneModal #call-notes { height: 3; background: $boost; }
-    """
 
     def __init__(self, ctx: AppContext, ticket_number: int) -> None:
         super().__init__()

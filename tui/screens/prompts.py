@@ -16,21 +16,11 @@ from textual.widgets import Button, Input, Label, Static
 from tui.context import AppContext
 from tui.widgets.forms import one_line, run_in_thread
 
-_CSS = """
-{name} {{ align: center middle; }}
-{name} > Vertical {{ width: 64; max-width: 95%; height: auto; border: round $accent;
-    background: $surface; padding: 1 2; }}
-{name} Horizontal {{ height: auto; align-horizontal: right; margin-top: 1; }}
-{name} Button {{ margin-left: 1; }}
-{name} #error {{ color: $error; height: auto; }}
-"""
-
 
 class Confirm(ModalScreen[bool]):
     """Yes / no. `y` or enter on the default button confirms; `n` / esc cancels."""
 
     BINDINGS = [Binding("escape,n", "answer(False)", "No"), Binding("y", "answer(True)", "Yes")]
-    DEFAULT_CSS = _CSS.format(name="Confirm")
 
     def __init__(
         self, question: str, yes: str = "Yes", no: str = "Cancel", *, default: bool = True
@@ -63,7 +53,6 @@ class AskReason(ModalScreen[str | None]):
     """A one-line reason (required unless `optional`). enter submits, esc cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    DEFAULT_CSS = _CSS.format(name="AskReason")
 
     def __init__(self, title: str, placeholder: str = "reason", *, optional: bool = False) -> None:
         super().__init__()
@@ -110,11 +99,6 @@ class ScheduleModal(ModalScreen[str | None]):
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
-    DEFAULT_CSS = _CSS.format(name="ScheduleModal") + (
-        "ScheduleModal #hint { color: $text-muted; height: auto; }\n"
-        "ScheduleModal #zone { display: none; }\n"
-        "ScheduleModal.-ask-zone #zone { display: block; }\n"
-    )
 
     def __init__(self, ctx: AppContext, number: int) -> None:
         super().__init__()

@@ -29,15 +29,12 @@ from tui.widgets.detail import DetailPane
 from tui.widgets.header import HeaderBar
 from tui.widgets.queue_view import (
     COUNTDOWN_WIDTH,
-    FLAGS_WIDTH,
-    KIND_WIDTH,
-    NUMBER_WIDTH,
     SCROLLBAR_WIDTH,
     QueueData,
     QueueFilter,
     QueueView,
     build_queue_data,
-    column_widths,
+    column_layout,
     pad,
     start_filter,
 )
@@ -52,18 +49,18 @@ FOLLOW_DELAY = 0.06  # seconds the cursor rests before the open pane loads its t
 
 
 class ColumnHeader(Static):
-    DEFAULT_CSS = "ColumnHeader { height: 1; color: $text-muted; text-style: bold; }"
+    """The queue's column titles, lined up with QueueView's columns (styled in screens.tcss)."""
 
     def render(self) -> Text:
-        customer, subject = column_widths(self.size.width - SCROLLBAR_WIDTH)
+        columns = column_layout(self.size.width - SCROLLBAR_WIDTH)
         return Text(
             " "
             + pad("due", COUNTDOWN_WIDTH - 1)
-            + pad("ticket", NUMBER_WIDTH)
-            + pad("kind", KIND_WIDTH)
-            + pad("customer", customer)
-            + pad("subject", subject)
-            + "flags".rjust(FLAGS_WIDTH),
+            + pad("ticket", columns.number)
+            + pad("" if columns.compact else "kind", columns.kind)
+            + pad("customer", columns.customer)
+            + pad("subject", columns.subject)
+            + ("" if columns.compact else "flags").rjust(columns.flags),
             no_wrap=True,
         )
 
@@ -99,17 +96,6 @@ class QueueScreen(Screen[None]):
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
-
-    DEFAULT_CSS = """
-    QueueScreen #queue-column { width: 1fr; }
-    QueueScreen DetailPane { width: 55%; display: none; }
-    QueueScreen.-detail DetailPane { display: block; }
-    QueueScreen.-narrow.-detail #queue-column { display: none; }
-    QueueScreen.-narrow.-detail DetailPane { width: 1fr; }
-    QueueScreen #filter { display: none; height: 3; }
-    QueueScreen.-filtering #filter { display: block; }
-    QueueScreen #status { height: 1; color: $text-muted; padding: 0 1; }
-    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -373,6 +359,10 @@ class QueueScreen(Screen[None]):
     def update_status_line(self) -> None:
         view = self.queue
         text = f" {view.filter.describe()} · {view.visible_count} shown of {view.total}"
+        if self.pane_covers_queue:  # the footer is too narrow to say it
+            text = f" esc: back to the queue ({text.strip()})"
+            if self.detail.has_class("-editing"):
+                text = " esc: leave the editor (the draft is kept) · esc again: back to the queue"
         if self.sd.outbox_line:
             text += f" · {self.sd.outbox_line}"
         if self.sd.oncall_line:
@@ -409,6 +399,36 @@ class QueueScreen(Screen[None]):
         self.add_class("-detail")
         self.detail.show_ticket(message.row.number)
         self.sync_presence()
+        self.fit_focus()
+
+    # ------------------------------------------------------------------ layout
+
+    @property
+    def pane_covers_queue(self) -> bool:
+        """Below 110 columns (the app's -narrow breakpoint) the open pane takes the screen."""
+        return self.has_class("-narrow", "-detail")
+
+    def fit_focus(self) -> None:
+        """The focus follows the layout: on the queue while it shows, else on the pane's thread
+        (the arrow keys scroll it). A focused editor or search box keeps it."""
+        scroll = self.detail.query_one("#detail-scroll")
+        focused = self.focused
+        self.update_status_line()
+        if focused not in (None, self.queue, scroll):
+            return
+        if self.pane_covers_queue:
+            if focused is not scroll:
+                scroll.focus()
+        elif focused is not self.queue:
+            self.queue.focus()
+
+    def on_resize(self) -> None:
+        # Screen's own handler, which runs after this one, sets the breakpoint classes
+        self.call_later(self.fit_focus)
+
+    @on(DetailPane.EditorClosed)
+    def editor_closed(self) -> None:
+        self.fit_focus()
 
     # ------------------------------------------------------------------ filters
 
@@ -530,6 +550,7 @@ class QueueScreen(Screen[None]):
             self.detail.show_ticket(None)
             self.sync_presence()
             self.queue.focus()
+            self.update_status_line()
         elif self.queue.filter.found is not None:  # esc ends a search
             self._show_search("", None)
 
@@ -717,6 +738,7 @@ class QueueScreen(Screen[None]):
             self.detail.show_ticket(row.number)
             self.sync_presence()
         self.detail.start_editing(mode)
+        self.update_status_line()
 
     def action_reply(self) -> None:
         self._open_editor("reply")

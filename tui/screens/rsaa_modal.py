@@ -73,18 +73,6 @@ class RsaaModal(TicketDialog):
         Binding("ctrl+s", "submit", "Record / revoke", priority=True, id="rsaa.submit"),
         Binding("escape", "close", "Cancel", id="rsaa.cancel"),
     ]
-    DEFAULT_CSS = """
-    RsaaModal { align: center middle; }
-    RsaaModal #rsaa-body { height: auto; }
-    RsaaModal #intro { margin-bottom: 0; }
-    RsaaModal #no-credentials { color: $text-warning; margin-bottom: 1; }
-    RsaaModal #agreement { margin-bottom: 1; }
-    RsaaModal #reminder { color: $text-warning; text-style: bold; margin: 1 0; }
-    RsaaModal RadioSet { border: none; padding: 0; background: $surface; }
-    RsaaModal RadioSet:focus { border: none; background-tint: $foreground 5%; }
-    RsaaModal #row-notes TextArea, RsaaModal #row-note TextArea { height: 3; background: $boost; }
-    RsaaModal.-rdp #row-tool_name { display: none; }
-    """
 
     def __init__(self, ctx: AppContext, ticket_number: int) -> None:
         super().__init__()

@@ -76,14 +76,25 @@ class ReplyEditor(TextArea):
 
 
 class DetailPane(Vertical):
+    """The ticket, top to bottom; while writing, the latest customer message stays on screen
+    between the thread and the editor (quoted, scrolling on its own), and the editor takes a
+    bounded share of the height, so neither pushes the other off an 80x24 screen."""
+
     DEFAULT_CSS = """
     DetailPane { border-left: solid $panel-lighten-2; }
-    DetailPane #detail-scroll { height: 1fr; padding: 0 1; }
-    DetailPane #editor-box { height: auto; display: none; border-top: solid $accent; }
+    DetailPane #detail-scroll { height: 1fr; min-height: 2; padding: 0 1; }
+    DetailPane #reply-context { height: auto; max-height: 40%; display: none; padding: 0 1;
+        border-top: solid $panel-lighten-2; }
+    DetailPane.-editing.-has-context #reply-context { display: block; }
+    DetailPane #editor-box { height: 45%; min-height: 10; max-height: 18; display: none;
+        border-top: solid $accent; }
     DetailPane.-editing #editor-box { display: block; }
-    DetailPane #editor-title { padding: 0 1; color: $accent; text-style: bold; }
-    DetailPane ReplyEditor { height: 10; }
+    DetailPane #editor-title { width: 1fr; padding: 0 1; color: $accent; text-style: bold; }
+    DetailPane ReplyEditor { height: 1fr; }
     """
+
+    class EditorClosed(Message):
+        """The editor was left or its text sent: the focus is on the thread now."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -115,6 +126,8 @@ class DetailPane(Vertical):
         with VerticalScroll(id="detail-scroll"):
             yield Static("", id="detail-head")
             yield Static("", id="detail-body")
+        with VerticalScroll(id="reply-context", can_focus=False):
+            yield Static("", id="reply-quote")
         with Vertical(id="editor-box"):
             yield Label("", id="editor-title")
             yield ReplyEditor(id="editor", soft_wrap=True, show_line_numbers=False)
@@ -135,6 +148,7 @@ class DetailPane(Vertical):
             self._head_plain = ""
             self.query_one("#detail-head", Static).update("")
             self.query_one("#detail-body", Static).update("")
+            self.render_reply_context()
             return
         self.load(number)
 
@@ -187,6 +201,7 @@ class DetailPane(Vertical):
         self._head_plain = ""  # a fresh load always repaints
         self.render_head(self.sd.ctx.clock())
         self.query_one("#detail-body", Static).update(self.body_renderable())
+        self.render_reply_context()
 
     def set_viewers(self, viewers: dict[int, list[str]]) -> None:
         before = self.viewers.get(self.number) if self.number is not None else None
@@ -260,6 +275,25 @@ class DetailPane(Vertical):
         if head.plain != self._head_plain:  # the SLA line changes at most once a second
             self._head_plain = head.plain
             self.query_one("#detail-head", Static).update(head)
+
+    def render_reply_context(self) -> None:
+        """The latest customer message, quoted, for the editor to be written against."""
+        detail = self.detail if self.number is not None else None
+        latest = None
+        if detail is not None:
+            latest = next((m for m in reversed(detail.messages) if m.direction == "in"), None)
+        self.set_class(latest is not None, "-has-context")
+        quote = Text()
+        if latest is not None:
+            zone = ZoneInfo(self.sd.ctx.zone)
+            quote.append("latest from the customer", style="bold")
+            quote.append(
+                f" · {when(latest.created_at, zone)} · {safe_line(latest.author)}", style="dim"
+            )
+            for line in (safe_text(latest.body).rstrip() or "(empty)").splitlines():
+                quote.append("\n> ", style="dim")
+                quote.append(line)
+        self.query_one("#reply-quote", Static).update(quote)
 
     def body_renderable(self) -> Group:
         detail = self.detail
@@ -527,10 +561,14 @@ class DetailPane(Vertical):
     def leave_editor(self, event: ReplyEditor.Leave) -> None:
         event.stop()
         self.save_draft_now()
+        self._close_editor()
+
+    def _close_editor(self) -> None:
+        """Hide the editor; the focus goes to the thread, and the screen, told, may move it on
+        to the queue when the queue shows (a hidden editor must not keep the keys)."""
         self.remove_class("-editing")
-        self.screen.query_one("#queue").focus() if not self.screen.has_class(
-            "-narrow"
-        ) else self.focus()
+        self.query_one("#detail-scroll").focus()
+        self.post_message(self.EditorClosed())
 
     @on(ReplyEditor.Send)
     def send(self, event: ReplyEditor.Send) -> None:
@@ -683,7 +721,7 @@ class DetailPane(Vertical):
     def _sent(self, outcome: str) -> None:
         self._base_version, self._changed_while_writing = None, None
         self._set_editor_text("")
-        self.remove_class("-editing")
+        self._close_editor()
         self.notify(outcome, timeout=5)
         self.reload()
         self.sd.kick_outbox()

@@ -36,6 +36,13 @@ NUMBER_WIDTH = 8
 KIND_WIDTH = 6
 CUSTOMER_WIDTH = 18
 FLAGS_WIDTH = 9
+# a queue narrower than the full columns need (beside the detail pane at 120 columns): the kind
+# and the flags collapse to a letter and symbols, so customer and subject stay readable
+COMPACT_NUMBER_WIDTH = 7
+COMPACT_KIND_WIDTH = 2
+COMPACT_FLAGS_WIDTH = 4
+MIN_CUSTOMER_WIDTH = 12
+MIN_SUBJECT_WIDTH = 25
 # the vertical scrollbar always takes this column (scrollbar-gutter: stable), so the columns never
 # shift when the queue grows past one screen and the heading can line up with them
 SCROLLBAR_WIDTH = 1
@@ -45,6 +52,12 @@ KIND_LABEL: dict[str, str] = {
     TicketKind.EMERGENCY: "EMERG",
     TicketKind.INSTALLATION: "inst",
     TicketKind.TRAINING: "train",
+}
+# the compact kind column: standard tickets, the most, stay blank
+KIND_LETTER: dict[str, str] = {
+    TicketKind.EMERGENCY: "E",
+    TicketKind.INSTALLATION: "i",
+    TicketKind.TRAINING: "t",
 }
 
 
@@ -143,11 +156,37 @@ def build_queue_data(rows: Iterable[QueueRow], policy: SlaPolicy) -> QueueData:
     )
 
 
-def column_widths(width: int) -> tuple[int, int]:
-    """(customer, subject) widths for a queue `width` cells wide; the subject gets the most."""
-    available = max(width - COUNTDOWN_WIDTH - NUMBER_WIDTH - KIND_WIDTH - FLAGS_WIDTH, 0)
-    customer = min(CUSTOMER_WIDTH, max(available // 3, 0))
-    return customer, available - customer
+@dataclass(frozen=True)
+class Columns:
+    """The queue's column widths for one width (the countdown, leftmost, is always the same)."""
+
+    number: int
+    kind: int
+    customer: int
+    subject: int
+    flags: int  # the separating space included
+    compact: bool = False  # kind as a letter, flags as symbols, no titles over either
+
+
+def column_layout(width: int) -> Columns:
+    """The columns for a queue `width` cells wide (the scrollbar not included): every column
+    when customer and subject still get MIN_CUSTOMER_WIDTH and MIN_SUBJECT_WIDTH that way, else
+    compact ones (kind as a letter, flags as symbols); the subject always gets the most."""
+    available = width - COUNTDOWN_WIDTH - NUMBER_WIDTH - KIND_WIDTH - FLAGS_WIDTH
+    if available >= MIN_CUSTOMER_WIDTH + MIN_SUBJECT_WIDTH:
+        customer = min(CUSTOMER_WIDTH, available // 3)
+        return Columns(NUMBER_WIDTH, KIND_WIDTH, customer, available - customer, FLAGS_WIDTH)
+    fixed = COUNTDOWN_WIDTH + COMPACT_NUMBER_WIDTH + COMPACT_KIND_WIDTH + COMPACT_FLAGS_WIDTH
+    available = max(width - fixed, 0)
+    customer = min(CUSTOMER_WIDTH, max(available // 3, min(MIN_CUSTOMER_WIDTH, available // 2)))
+    return Columns(
+        COMPACT_NUMBER_WIDTH,
+        COMPACT_KIND_WIDTH,
+        customer,
+        available - customer,
+        COMPACT_FLAGS_WIDTH,
+        compact=True,
+    )
 
 
 def pad(text: str, width: int) -> str:
@@ -541,17 +580,23 @@ class QueueView(ScrollView, can_focus=True):
             self._strip_cache.clear()
             self.refresh()
 
-    def viewing_marker(self, number: int) -> str:
-        """ "◉ana" ("*ana" in ASCII): a colleague has the ticket open; "+" when several do."""
+    def viewing_marker(self, number: int, *, compact: bool = False) -> str:
+        """ "◉ana" ("*ana" in ASCII): a colleague has the ticket open; "+" when several do.
+        `compact`: the glyph alone."""
         names = self.viewers.get(number)
         if not names:
             return ""
+        if compact:
+            return "*" if self.ascii_flags else "◉"
         first = names[0].split()[0].lower()[:4] if names[0].split() else "?"
         return ("*" if self.ascii_flags else "◉") + first + ("+" if len(names) > 1 else "")
 
-    def flags(self, row: QueueRow) -> str:
+    def flags(self, row: QueueRow, *, compact: bool = False) -> str:
+        """Viewing now, phone requested, RSAA active, assignee; `compact`: symbols only, the
+        assignee as "m" (me) or "@" (a colleague), the whole at most COMPACT_FLAGS_WIDTH - 1
+        cells."""
         parts = []
-        viewing = self.viewing_marker(row.number)
+        viewing = self.viewing_marker(row.number, compact=compact)
         if viewing:  # first: the flags column keeps its left end when it overflows
             parts.append(viewing)
         if row.phone_requested:
@@ -560,8 +605,11 @@ class QueueView(ScrollView, can_focus=True):
             parts.append("K" if self.ascii_flags else "⚿")
         if row.assignee:
             mine = row.assignee.lower() == self.me
-            parts.append("me" if mine else row.assignee.split("@", 1)[0][:5])
-        return " ".join(parts)
+            if compact:
+                parts.append("m" if mine else "@")
+            else:
+                parts.append("me" if mine else row.assignee.split("@", 1)[0][:5])
+        return ("" if compact else " ").join(parts)
 
     def _rest_of_line(self, row: QueueRow, width: int, selected: bool) -> Strip:
         key = (row.number, row.version, width, selected)
@@ -577,30 +625,32 @@ class QueueView(ScrollView, can_focus=True):
         subject = strip_emergency_prefix(row.subject) if emergency else row.subject
         # a whole reversed subject is too loud: without colour the subject is just bold
         subject_style = Style(bold=True) if emergency and self.app.no_color else kind_style
-        customer_width, subject_width = column_widths(width)
+        columns = column_layout(width)
+        if columns.compact:
+            kind_label = KIND_LETTER.get(row.kind, "")
+        else:
+            kind_label = KIND_LABEL.get(row.kind, row.kind)
+        flags = self.flags(row, compact=columns.compact)[: columns.flags - 1]
         segments = [
             Segment(
-                pad(f"#{row.number}", NUMBER_WIDTH),
+                pad(f"#{row.number}", columns.number),
                 base
                 + self.get_component_rich_style("queue--alerting" if alerting else "queue--number")
                 + cursor,
             ),
-            Segment(
-                pad(KIND_LABEL.get(row.kind, row.kind), KIND_WIDTH - 1),
-                base + label_style + cursor,
-            ),
+            Segment(pad(kind_label, columns.kind - 1), base + label_style + cursor),
             Segment(" ", base + cursor),
             Segment(  # a full-width name must not run into the subject
-                pad(safe_line(row.customer), customer_width - 1) + (" " if customer_width else ""),
+                pad(safe_line(row.customer), columns.customer - 1)
+                + (" " if columns.customer else ""),
                 base + cursor,
             ),
             Segment(
-                pad(safe_line(subject), subject_width),
+                pad(safe_line(subject), columns.subject),
                 base + (subject_style if emergency else Style()) + cursor,
             ),
             Segment(
-                " "
-                + pad(self.flags(row)[: FLAGS_WIDTH - 1].rjust(FLAGS_WIDTH - 1), FLAGS_WIDTH - 1),
+                " " + pad(flags.rjust(columns.flags - 1), columns.flags - 1),
                 base + self.get_component_rich_style("queue--flags") + cursor,
             ),
         ]
