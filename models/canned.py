@@ -37,6 +37,7 @@ from models.actions import (
 from models.credentials import find_credential
 from models.db import Store
 from models.sanitize import safe_line, safe_text
+from models.sla import SlaPolicy
 from models.tables import CannedReply, Technician
 
 VARIABLES = ("customer", "ticket", "technician", "deadline")
@@ -197,6 +198,15 @@ def render(body: str, variables: CannedVariables) -> str:
         position = match.end()
     out.append(body[position:])
     return "".join(out)
+
+
+def reply_deadline(running: float | None, now: float, policy: SlaPolicy) -> float:
+    """What `{deadline}` promises: the ticket's running SLA deadline while it is still ahead;
+    otherwise (answered, closed, not entitled, or already overdue) the standard first-response
+    target counted from `now`, so a reply never promises a time that has passed."""
+    if running is not None and running > now:
+        return running
+    return policy.deadline("standard", now)
 
 
 def variables_for(

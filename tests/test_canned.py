@@ -245,3 +245,17 @@ def test_with_signature_appends_once() -> None:
     assert canned.only_signature(canned.signature_block("Ana"), "Ana")
     assert canned.only_signature("  \n", None)
     assert not canned.only_signature("Hi" + canned.signature_block("Ana"), "Ana")
+
+
+def test_the_deadline_never_promises_a_past_time() -> None:
+    from models.calendar import BusinessCalendar
+    from models.config import Config
+    from models.sla import SlaPolicy
+
+    config = Config()
+    policy = SlaPolicy(BusinessCalendar.from_config(config.calendar), config.sla)
+    ahead = T0 + 3600
+    assert canned.reply_deadline(ahead, T0, policy) == ahead
+    for running in (None, T0 - 60):
+        assert canned.reply_deadline(running, T0, policy) == policy.deadline("standard", T0)
+        assert policy.deadline("standard", T0) > T0
