@@ -259,3 +259,12 @@ def test_the_deadline_never_promises_a_past_time() -> None:
     for running in (None, T0 - 60):
         assert canned.reply_deadline(running, T0, policy) == policy.deadline("standard", T0)
         assert policy.deadline("standard", T0) > T0
+
+
+def test_the_demo_canned_replies_pass_the_checks() -> None:
+    from models.demo import DEMO_CANNED
+
+    for name, body in DEMO_CANNED:
+        assert canned.check_name(name) == name
+        assert canned.check_body(body) == body
+    assert len({name.lower() for name, _ in DEMO_CANNED}) == len(DEMO_CANNED)

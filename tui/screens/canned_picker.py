@@ -35,6 +35,7 @@ HOW_TO_ADD = (
     "ticket you reply to."
 )
 PREVIEW_LINES = 12
+PROMPT_WIDTH = 76  # before the list has a size
 
 
 def rank(replies: list[CannedInfo], query: str) -> list[CannedInfo]:
@@ -57,11 +58,17 @@ def rank(replies: list[CannedInfo], query: str) -> list[CannedInfo]:
     return [reply for _, _, reply in sorted(scored, key=lambda item: (item[0], item[1]))]
 
 
-def _prompt(reply: CannedInfo) -> Text:
-    first = next((line for line in reply.body.splitlines() if line.strip()), "")
-    prompt = Text(safe_line(reply.name), style="bold")
+def _prompt(reply: CannedInfo, width: int) -> Text:
+    """One line: the name, then the first line of substance, cut to `width` (OptionList would
+    wrap a long prompt over several rows)."""
+    lines = [line for line in reply.body.splitlines() if line.strip()]
+    # "Hello {customer}," says nothing about a reply: show its first line of substance
+    first = next(
+        (line for line in lines if not line.rstrip().endswith(",")), lines[0] if lines else ""
+    )
+    prompt = Text(safe_line(reply.name), style="bold", no_wrap=True, overflow="ellipsis")
     prompt.append(f"  {safe_line(first)}", style="dim")
-    prompt.truncate(200)
+    prompt.truncate(max(10, width), overflow="ellipsis")
     return prompt
 
 
@@ -137,7 +144,8 @@ class CannedPicker(ModalScreen[str | None]):
         self.shown = rank(self.replies, query)
         options = self.query_one("#canned-list", OptionList)
         options.clear_options()
-        options.add_options([Option(_prompt(reply)) for reply in self.shown])
+        width = options.scrollable_content_region.width or PROMPT_WIDTH
+        options.add_options([Option(_prompt(reply, width - 1)) for reply in self.shown])
         if self.shown:
             options.highlighted = 0
         else:
