@@ -183,7 +183,7 @@ def test_rank_matches_names_first_then_every_word_of_the_text() -> None:
         CannedInfo(3, "Forum", "Ask the community; email works too.", None, 0.0, 1),
     ]
     assert [r.id for r in rank(replies, "")] == [1, 2, 3]
-    assert [r.id for r in rank(replies, "rsa")][0] == 2
+    assert rank(replies, "rsa")[0].id == 2
     assert [r.id for r in rank(replies, "email")] == [1, 3]  # in the text only
     assert [r.id for r in rank(replies, "remote server")] == [2]
     assert rank(replies, "zzz") == []
