@@ -237,6 +237,14 @@ def variables_for(
     )
 
 
+def summary_line(body: str) -> str:
+    """The line that says what a reply is about, for lists: the first non-blank line that is
+    not a greeting ("Hello {customer}," says nothing), made safe for one table cell."""
+    lines = [line for line in body.splitlines() if line.strip()]
+    first = next((line for line in lines if not line.rstrip().endswith(",")), None)
+    return safe_line(first if first is not None else (lines[0] if lines else ""))
+
+
 # --------------------------------------------------------------------------- reading
 
 

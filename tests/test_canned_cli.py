@@ -53,7 +53,10 @@ def test_add_list_show_edit_remove(sqlite_url: str, tmp_path: Path) -> None:
     )
     code, out, _ = run(sqlite_url, "canned", "list")
     assert code == 0
-    assert out.splitlines() == ["forum  v1   Hello {customer},", "RSAA   v1   Sign it, {customer}"]
+    assert out.splitlines() == [
+        "forum  v1   please ask the community forum.",  # the greeting says nothing
+        "RSAA   v1   Sign it, {customer}",
+    ]
     code, out, _ = run(sqlite_url, "canned", "list", "--json")
     listed = json.loads(out)
     assert [c["name"] for c in listed] == ["forum", "RSAA"]

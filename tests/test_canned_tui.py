@@ -105,9 +105,11 @@ async def test_a_canned_reply_is_filled_in_signed_and_sent(sqlite_store: Store) 
     # the customer's name literally (its braces and markup untouched), every variable filled
     assert body.startswith(f"Hello {HOSTILE_NAME},\n\nTo look at this on your server")
     assert f"Agreement for #{number}." in body
-    assert f"back to you by {deadline_text(variables.deadline_at, variables.zone)}." in body
     assert "{customer}" not in body and "{deadline}" not in body
-    assert body.endswith(signature_block(SIGNATURE))
+    deadline = deadline_text(variables.deadline_at, variables.zone)
+    # the reply, then one blank line, the separator and the signature
+    assert body.endswith(f"back to you by {deadline}." + signature_block(SIGNATURE))
+    assert "\n\n\n-- " not in body  # one blank line above the signature, not two
     assert body.count("-- \n") == 1
 
 

@@ -62,9 +62,9 @@ def canned_json(info: CannedInfo, zone: str) -> dict[str, Any]:
 
 
 def _first_line(body: str, width: int) -> str:
-    from models.sanitize import safe_line
+    from models.canned import summary_line
 
-    line = safe_line(next((part for part in body.splitlines() if part.strip()), ""))
+    line = summary_line(body)
     return line if len(line) <= width else line[: width - 1] + "…"
 
 

@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from models.canned import CannedInfo, CannedVariables, render
+from models.canned import CannedInfo, CannedVariables, render, summary_line
 from models.sanitize import safe_line, safe_text
 from tui.widgets.forms import one_line, run_in_thread
 
@@ -61,13 +61,8 @@ def rank(replies: list[CannedInfo], query: str) -> list[CannedInfo]:
 def _prompt(reply: CannedInfo, width: int) -> Text:
     """One line: the name, then the first line of substance, cut to `width` (OptionList would
     wrap a long prompt over several rows)."""
-    lines = [line for line in reply.body.splitlines() if line.strip()]
-    # "Hello {customer}," says nothing about a reply: show its first line of substance
-    first = next(
-        (line for line in lines if not line.rstrip().endswith(",")), lines[0] if lines else ""
-    )
     prompt = Text(safe_line(reply.name), style="bold", no_wrap=True, overflow="ellipsis")
-    prompt.append(f"  {safe_line(first)}", style="dim")
+    prompt.append(f"  {summary_line(reply.body)}", style="dim")
     prompt.truncate(max(10, width), overflow="ellipsis")
     return prompt
 
@@ -182,7 +177,8 @@ class CannedPicker(ModalScreen[str | None]):
     def choose(self, index: int | None) -> None:
         if index is None or not 0 <= index < len(self.shown):
             return
-        self.dismiss(render(self.shown[index].body, self.variables))
+        # no trailing newline: the signature below brings its own blank line
+        self.dismiss(render(self.shown[index].body, self.variables).rstrip("\n"))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
