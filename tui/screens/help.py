@@ -43,7 +43,7 @@ KEY_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("A", "acknowledge an alerting emergency (stops its alerts everywhere)"),
             ("t", "take (assign to me)"),
-            ("r", "reply by email (ctrl+s sends)"),
+            ("r", "reply by email (ctrl+s sends, ctrl+t inserts a canned reply)"),
             ("n", "internal note"),
             ("p", "phone: grant, decline, log a call"),
             ("a", "remote access agreement (RSAA)"),
