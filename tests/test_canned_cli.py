@@ -227,3 +227,24 @@ def test_reply_appends_the_signature_unless_told_not_to(sqlite_url: str) -> None
         sqlite_url, "reply", str(number), "--follow-up", "--body", "Hi", who="bob@x.example"
     )
     assert code == 0 and _last_body(sqlite_url, number) == "Hi"
+
+
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [("/dev/zero", 65), ("/dev/urandom", 65), ("big", 65), ("directory", 2), ("empty", 65)],
+)
+@pytest.mark.parametrize("command", [["canned", "add", "x"], ["signature", "set"]])
+def test_hostile_body_files_end_in_one_line(
+    sqlite_url: str, tmp_path: Path, source: str, code: int, command: list[str]
+) -> None:
+    """Bounded reads: /dev/zero and a runaway file end in one line, never fill the memory."""
+    if source.startswith("/dev/") and not Path(source).exists():
+        pytest.skip(f"needs {source}")
+    Store(sqlite_url).dispose()
+    paths = {"big": tmp_path / "big.txt", "directory": tmp_path, "empty": tmp_path / "e.txt"}
+    paths["big"].write_bytes(b"a" * 1_000_001)
+    paths["empty"].write_bytes(b"")
+    before = _rows(sqlite_url)
+    got, out, err = run(sqlite_url, *command, "--body-file", str(paths.get(source, source)))
+    assert (got, out) == (code, "") and err.count("\n") == 1
+    assert _rows(sqlite_url) == before
