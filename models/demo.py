@@ -22,6 +22,7 @@ from models.db import Store
 from models.search import sqlite_bulk_load
 from models.tables import (
     AuditEvent,
+    CannedReply,
     ChangeLog,
     Customer,
     CustomerAddress,
@@ -429,19 +430,92 @@ def demo_instant(when: str, calendar: BusinessCalendar, now: float) -> float:
         raise ValueError(f"{text!r}: {exc}") from None
 
 
+# canned replies a support desk really keeps (the names technicians would look for)
+DEMO_CANNED: list[tuple[str, str]] = [
+    (
+        "Reinstate M&S / community forum",
+        "Hello {customer},\n\n"
+        "Thank you for writing about {ticket}. The Maintenance and Support of your license has "
+        "lapsed, so this request is outside our support agreement. You can reinstate M&S at any "
+        "time: reply to this message and we will send you a quote, and we pick up this ticket "
+        "as soon as it is renewed.\n\n"
+        "Meanwhile the community forum is open to everyone, and many questions are answered "
+        "there: https://community.example.com\n",
+    ),
+    (
+        "Update to the latest version (legacy bug)",
+        "Hello {customer},\n\n"
+        "Thank you for the report on {ticket}. The version you run is no longer maintained, and "
+        "this problem is fixed in the current release. Please update to the latest version "
+        "(your M&S covers the upgrade) and tell us whether the problem persists: we will pick "
+        "it up from there.\n\n"
+        "The upgrade guide: https://support.example.com/upgrade\n",
+    ),
+    (
+        "RSAA request (remote access)",
+        "Hello {customer},\n\n"
+        "To look at this on your server we need a Remote Server Access Agreement for {ticket}. "
+        "Please reply to confirm:\n"
+        "- the server we may connect to,\n"
+        "- how we connect (RDP, your remote access tool, or a screen share),\n"
+        "- your name as the person who accepts the agreement.\n\n"
+        "Never send us passwords by email: create a temporary account for us and we will "
+        "arrange how to reach it. We will be back to you by {deadline}.\n",
+    ),
+    (
+        "Phone call declined",
+        "Hello {customer},\n\n"
+        "Thank you for your message on {ticket}. We are not able to offer a phone call for "
+        "this request, but we will keep working on it with you by email: simply reply to this "
+        "message and your answer reaches us in the same ticket. You will hear from us by "
+        "{deadline} at the latest.\n",
+    ),
+    (
+        "Ask for the server log",
+        "Hello {customer},\n\n"
+        "Thank you for the details. Could you send the server log from the time of the error? "
+        "It is in the logs folder of the installation directory; a zip of the whole folder is "
+        "best.\n",
+    ),
+]
+
+
+def seed_canned(session: Session, author: Technician, at: float) -> None:
+    """The demo's canned replies (rows written directly: the demo creates history)."""
+    for name, body in DEMO_CANNED:
+        session.add(CannedReply(name=name, body=body, created_by_id=author.id, updated_at=at))
+
+
+def give_demo_signature(technician: Technician) -> None:
+    """A signature for the demo's technician, so a reply shows where it goes (kept if set)."""
+    if technician.signature is None:
+        technician.signature = f"{technician.name}\nSupport, Example Software"
+
+
 def has_world(store: Store) -> bool:
     """Whether the store already holds a demo world (a shared demo's viewers join it)."""
     with store.session() as session:
         return session.execute(select(col(Customer.id)).limit(1)).first() is not None
 
 
-def populate(store: Store, *, seed: int = 7, now: float, me: Actor | None = None) -> None:
-    """A demo store: every ticket stage, relative to `now`."""
+def populate(
+    store: Store,
+    *,
+    seed: int = 7,
+    now: float,
+    me: Actor | None = None,
+    signature: bool = False,
+) -> None:
+    """A demo store: every ticket stage, relative to `now`, and canned replies; with
+    `signature`, `me` gets a signature (`shiftdesk demo`; the tests' editor starts empty)."""
     rng = random.Random(seed)
     with store.transaction() as session:
         world = build_world(session, rng, now)
         techs = [technician_for(session, t) for t in [*TECHNICIANS, *([me] if me else [])]]
         my_tech = techs[-1]
+        seed_canned(session, techs[0], now - 30 * DAY)
+        if signature and me is not None:
+            give_demo_signature(my_tech)
         # (hours ago received, stage)
         plan = [
             (0.1, "new"),

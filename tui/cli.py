@@ -238,6 +238,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "ack": ("tui.commands.oncall", "ack_command"),
     "serve": ("tui.commands.serve", "serve_command"),
     "search": ("tui.commands.search", "search_command"),
+    "canned": ("tui.commands.canned", "canned_group"),
+    "signature": ("tui.commands.canned", "signature_group"),
 }
 
 

@@ -65,13 +65,13 @@ def build_context(
     actor = Actor(email)
     if demo:
         from models.actions import technician_for
-        from models.demo import has_world, populate
+        from models.demo import give_demo_signature, has_world, populate
 
         if not has_world(store):  # a new store, or the server's migrated empty template
-            populate(store, now=clock(), me=actor)
+            populate(store, now=clock(), me=actor, signature=True)
         else:
             with store.transaction() as session:  # a viewer joining a shared world
-                technician_for(session, actor)
+                give_demo_signature(technician_for(session, actor))
     return AppContext(
         store=store,
         config=config,

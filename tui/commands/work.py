@@ -207,6 +207,11 @@ _allow_secret = click.option(
     help="The ticket is already answered and this adds to that answer (refused otherwise).",
 )
 @_allow_secret
+@click.option(
+    "--no-signature",
+    is_flag=True,
+    help="Do not append your signature (`shiftdesk signature`) under the text.",
+)
 @common_options
 def reply_command(
     number: int,
@@ -215,26 +220,34 @@ def reply_command(
     expected_version: int | None,
     follow_up: bool,
     allow_secret: bool,
+    no_signature: bool,
 ) -> None:
     """Email the customer on ticket NUMBER (queued in the outbox).
 
     A reply answers a waiting customer: on a ticket that is already answered (a colleague's
     reply, or a racing `reply`, got there first) it is refused (exit 1) unless --follow-up. A
-    text that seems to contain a credential is refused (exit 65) unless --allow-secret.
+    text that seems to contain a credential is refused (exit 65) unless --allow-secret. Your
+    signature is appended under a "-- " line (unless the text already ends with it, or
+    --no-signature).
     """
     from models import work
+    from models.canned import get_signature, with_signature
 
     actor = acting_technician()
     text = _body(body, body_file)
     config = loaded_config()
 
     def send(store: Store) -> work.ReplyResult:
+        # an empty text stays empty (refused), never a signature alone
+        signed = text
+        if not no_signature and text.strip():
+            signed = with_signature(text, get_signature(store, actor))
         try:
             return work.reply(
                 store,
                 number,
                 actor,
-                text,
+                signed,
                 expected_version=expected_version,
                 config=config,
                 follow_up=follow_up,

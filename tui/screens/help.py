@@ -45,7 +45,7 @@ KEY_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("t", "take (assign to me)"),
             ("h", "give to… a colleague, or (nobody)"),
             ("U", "unassign (back to nobody)"),
-            ("r", "reply by email (ctrl+s sends)"),
+            ("r", "reply by email (ctrl+s sends, ctrl+t inserts a canned reply)"),
             ("n", "internal note"),
             ("p", "phone: grant, decline, log a call"),
             ("a", "remote access agreement (RSAA)"),

@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Label, Static, TextArea
 
 from models.actions import ActionError, Conflict
+from models.canned import has_signature, only_signature, signature_block
 from models.detail import TicketDetail
 from models.entitlement import Notice
 from models.queue import QueueRow
@@ -40,12 +41,15 @@ class DetailLoaded(Message):
         notices: list[Notice],
         draft: str | None,
         error: str | None = None,
+        *,
+        signature: str | None = None,
     ) -> None:
         super().__init__()
         self.detail = detail
         self.notices = notices
         self.draft = draft
         self.error = error
+        self.signature = signature  # the technician's, put under a new reply
 
 
 def when(ts: float | None, zone: ZoneInfo) -> str:
@@ -55,10 +59,12 @@ def when(ts: float | None, zone: ZoneInfo) -> str:
 
 
 class ReplyEditor(TextArea):
-    """The reply / note editor: ctrl+s sends, esc leaves (the draft is kept)."""
+    """The reply / note editor: ctrl+s sends, ctrl+t inserts a canned reply, esc leaves (the
+    draft is kept). ctrl+t is free in TextArea's own keys (ctrl+a/e/k/u/w/x/c/v/z/y/d are not)."""
 
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", id="editor.send", priority=True),
+        Binding("ctrl+t", "template", "Canned reply", id="editor.template", priority=True),
         Binding("escape", "leave", "Leave editor", id="editor.leave", priority=True),
     ]
 
@@ -68,8 +74,14 @@ class ReplyEditor(TextArea):
     class Leave(Message):
         pass
 
+    class Template(Message):
+        """Open the canned reply picker."""
+
     def action_send(self) -> None:
         self.post_message(self.Send())
+
+    def action_template(self) -> None:
+        self.post_message(self.Template())
 
     def action_leave(self) -> None:
         self.post_message(self.Leave())
@@ -114,6 +126,9 @@ class DetailPane(Vertical):
         self._editor_title = ""
         self._draft_withheld: str | None = None  # what kept the last draft from being saved
         self.viewers: dict[int, list[str]] = {}  # ticket -> colleagues viewing it now
+        self._signature: str | None = None  # the technician's, as of the last load
+        self._signature_offered: int | None = None  # the ticket whose reply got it (or a draft)
+        self._deadline_at: float | None = None  # the running SLA deadline shown in the head
 
     @property
     def sd(self) -> ShiftdeskApp:
@@ -158,6 +173,7 @@ class DetailPane(Vertical):
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def load(self, number: int) -> None:
+        from models.canned import get_signature
         from models.detail import ticket_detail
         from models.notices import policy_notices
         from models.work import load_draft
@@ -168,10 +184,11 @@ class DetailPane(Vertical):
             today = dt.datetime.fromtimestamp(ctx.clock(), ZoneInfo(ctx.zone)).date()
             found = policy_notices(ctx.store, detail, today)
             draft = load_draft(ctx.store, number, ctx.actor)
+            signature = get_signature(ctx.store, ctx.actor)
         except Exception as exc:
             self.post_message(DetailLoaded(None, [], None, error=str(exc)))
             return
-        self.post_message(DetailLoaded(detail, found, draft))
+        self.post_message(DetailLoaded(detail, found, draft, signature=signature))
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         message.stop()
@@ -183,13 +200,20 @@ class DetailPane(Vertical):
             return
         self.detail = detail
         self.notices = message.notices
+        self._signature = message.signature
         self.render_detail()
         self._check_base(detail)
-        if message.draft and not self.editor.text and self.mode == "reply":
+        if (
+            message.draft
+            and self.mode == "reply"
+            and only_signature(self.editor.text, self._signature)
+        ):
             self._set_editor_text(message.draft)
+            self._signature_offered = detail.number  # a draft is as the technician left it
         if self._pending_edit is not None:
             mode, self._pending_edit = self._pending_edit, None
             self.start_editing(mode)
+        self._offer_signature()
 
     # ------------------------------------------------------------------ rendering
 
@@ -252,6 +276,7 @@ class DetailPane(Vertical):
             detail.version,
         )
         cell = countdown(ctx.policy, row, now, ctx.zone)
+        self._deadline_at = cell.deadline  # what a canned reply's {deadline} promises
         styles = {
             "ok": "green",
             "warning": "yellow",
@@ -447,6 +472,7 @@ class DetailPane(Vertical):
         loaded = self.detail is not None and self.detail.number == self.number
         if self.mode != mode:
             self._set_editor_text("")
+            self._signature_offered = None
         self.mode = mode
         if not loaded:
             title = (
@@ -463,14 +489,41 @@ class DetailPane(Vertical):
         if loaded:
             assert self.detail is not None
             self._set_base(self.detail)
-        self._editor_title = f"{title} · ctrl+s sends · esc leaves (draft kept)"
+        self._editor_title = f"{title} · ctrl+s sends · ctrl+t canned · esc leaves (draft kept)"
         self._show_editor_title()
         self.add_class("-editing")
         # focus now, not via call_later (Widget.focus): keys already queued behind the "r"
         # must reach the editor, not the queue
         self.screen.set_focus(self.editor)
-        if loaded and mode == "reply" and not self.editor.text:
-            self.reload()  # picks up a stored draft
+        if loaded and mode == "reply" and only_signature(self.editor.text, self._signature):
+            self.reload()  # picks up a stored draft (and a changed signature)
+        self._offer_signature()
+
+    def _offer_signature(self) -> None:
+        """Put the technician's signature under a new reply, once per ticket, so they see and
+        may edit what the customer gets: below an empty editor (the cursor stays on top), or
+        under text typed before the ticket loaded. A stored draft is left as it was."""
+        signature = self._signature
+        if (
+            not signature
+            or self.mode != "reply"
+            or not self.has_class("-editing")
+            or self.detail is None
+            or self.detail.number != self.number
+            or self._signature_offered == self.number
+        ):
+            return
+        self._signature_offered = self.number
+        text = self.editor.text
+        if has_signature(text, signature):
+            return
+        if not text.strip():
+            self._set_editor_text(signature_block(signature))
+            self.editor.move_cursor((0, 0))
+        else:
+            self.editor.insert(
+                signature_block(signature), self.editor.document.end, maintain_selection_offset=True
+            )
 
     def _set_base(self, detail: TicketDetail) -> None:
         self._base_version = detail.version
@@ -512,6 +565,7 @@ class DetailPane(Vertical):
         if not keep_visible:
             self.remove_class("-editing")
             self._set_editor_text("")
+            self._signature_offered = None
 
     def _set_editor_text(self, text: str) -> None:
         self._loading_editor = True
@@ -531,6 +585,8 @@ class DetailPane(Vertical):
             from models.credentials import find_credential
 
             text = self.editor.text
+            if only_signature(text, self._signature):
+                text = ""  # nothing written yet: no draft (the signature comes back by itself)
             found = find_credential(text)
             if found is not None:  # never stored, not even as a draft: say so once
                 if self._draft_withheld != found:
@@ -557,6 +613,37 @@ class DetailPane(Vertical):
         except Exception as exc:
             self.app.call_from_thread(self.notify, f"draft not saved: {exc}", severity="warning")
 
+    @on(ReplyEditor.Template)
+    def pick_canned(self, event: ReplyEditor.Template) -> None:
+        """ctrl+t: the canned reply picker; the chosen reply, filled in for this ticket, goes in
+        at the cursor."""
+        event.stop()
+        from models.canned import reply_deadline, variables_for
+        from tui.screens.canned_picker import CannedPicker
+
+        detail = self.detail
+        if detail is None or detail.number != self.number:
+            self.notify(f"#{self.number} is still loading: try again in a moment", timeout=3)
+            return
+        ctx = self.sd.ctx
+        customer = detail.customer
+        variables = variables_for(
+            ticket=detail.number,
+            customer_name=customer.name if customer else None,
+            requester_email=detail.requester_email,
+            customer_zone=customer.timezone if customer else None,
+            company_zone=ctx.zone,
+            technician=ctx.actor.name or ctx.actor.email,
+            deadline_at=reply_deadline(self._deadline_at, ctx.clock(), ctx.policy),
+        )
+
+        def chosen(text: str | None) -> None:
+            if text:
+                self.editor.insert(text, maintain_selection_offset=False)
+            self.screen.set_focus(self.editor)
+
+        self.app.push_screen(CannedPicker(variables), chosen)
+
     @on(ReplyEditor.Leave)
     def leave_editor(self, event: ReplyEditor.Leave) -> None:
         event.stop()
@@ -574,7 +661,7 @@ class DetailPane(Vertical):
     def send(self, event: ReplyEditor.Send) -> None:
         event.stop()
         text = self.editor.text
-        if not text.strip():
+        if only_signature(text, self._signature if self.mode == "reply" else None):
             self.notify("Nothing to send: the editor is empty", severity="warning")
             return
         if self.detail is None or self.detail.number != self.number:
@@ -721,6 +808,7 @@ class DetailPane(Vertical):
     def _sent(self, outcome: str) -> None:
         self._base_version, self._changed_while_writing = None, None
         self._set_editor_text("")
+        self._signature_offered = None
         self._close_editor()
         self.notify(outcome, timeout=5)
         self.reload()
