@@ -162,6 +162,12 @@ def second_console_acknowledges(url: str, now: float) -> None:
 
 
 @pytest.mark.slow  # a second console in another process: ~10 s on a loaded 2-core machine
+def pane_head(app: ShiftdeskApp) -> str:
+    from textual.widgets import Static
+
+    return str(app.screen.query_one("#detail-head", Static).render())
+
+
 async def test_ack_in_a_second_console_stops_the_repeats_in_the_first(sqlite_url: str) -> None:
     clock = FrozenClock()
     number = arrive_in_another_process(sqlite_url, "EMERGENCY: all agents locked out", clock.now)
@@ -173,8 +179,12 @@ async def test_ack_in_a_second_console_stops_the_repeats_in_the_first(sqlite_url
             written = capture(first)
             clock.now += 61
             await until(pilot, lambda: "\a" in "".join(written), seconds=3)  # a repeat
+            await pilot.press("enter")  # the pane says it waits for an acknowledgement
+            await until(pilot, lambda: "not acknowledged: A" in pane_head(first))
             await asyncio.to_thread(second_console_acknowledges, sqlite_url, clock.now)
             await until(pilot, lambda: number not in first.alerts.tracker, seconds=2)
+            await until(pilot, lambda: " · acknowledged " in pane_head(first))
+            assert "not acknowledged" not in pane_head(first)
             assert number not in first.alerts.toasts  # the toast went with it
             row = view_of(first).row_at(0)
             assert row is not None and row.acknowledged_at is not None and not is_alerting(row)

@@ -292,6 +292,14 @@ class DetailPane(Vertical):
         if detail.first_response_at is not None:
             met = {True: "met", False: "missed", None: "—"}[detail.first_response_met]
             head.append(f" · first response {when(detail.first_response_at, zone)} ({met})")
+        elif detail.kind == "emergency" and detail.status != "closed":
+            if detail.acknowledged_at is not None:
+                head.append(
+                    f" · acknowledged {when(detail.acknowledged_at, zone)} by "
+                    f"{safe_line(detail.acknowledged_by or '?')}"
+                )
+            else:
+                head.append(" · not acknowledged: A", style="bold red")
         viewing = self.viewing_line()
         if viewing:
             head.append("\n")
