@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
@@ -23,6 +22,7 @@ from models.oncall import is_alerting
 from models.queue import QueueRow, load_queue, load_rows
 from models.sanitize import safe_line
 from tui.messages import QueueLoaded, TicketsChanged
+from tui.registry import FOOTER_CHECKED, Owner, bindings, is_available
 from tui.widgets.detail import DetailPane
 from tui.widgets.header import HeaderBar
 from tui.widgets.queue_view import (
@@ -67,34 +67,7 @@ class ColumnHeader(Static):
 
 
 class QueueScreen(Screen[None]):
-    BINDINGS = [
-        Binding("slash", "filter_text", "Filter", id="queue.filter"),
-        Binding("colon", "go_to", "Go to #", show=False, id="queue.goto"),
-        Binding("e", "toggle_filter('emergencies')", "Emergencies", id="queue.emergencies"),
-        Binding("m", "toggle_filter('mine')", "Mine", id="queue.mine"),
-        Binding("u", "toggle_filter('unassigned')", "Unassigned", id="queue.unassigned"),
-        Binding("b", "toggle_filter('breached')", "Breached", id="queue.breached"),
-        Binding("w", "view('waiting')", "Waiting", show=False, id="queue.view_waiting"),
-        Binding("l", "view('all')", "All", show=False, id="queue.view_all"),
-        Binding(
-            "x", "view('not_entitled')", "Not entitled", show=False, id="queue.view_not_entitled"
-        ),
-        Binding("0", "clear_filters", "Clear filters", show=False, id="queue.clear"),
-        Binding("t", "take", "Take", id="ticket.take"),
-        Binding("r", "reply", "Reply", id="ticket.reply"),
-        Binding("n", "note", "Note", show=False, id="ticket.note"),
-        Binding("p", "phone", "Phone", show=False, id="ticket.phone"),
-        Binding("a", "rsaa", "RSAA", show=False, id="ticket.rsaa"),
-        Binding("c", "close_ticket", "Close", show=False, id="ticket.close"),
-        Binding("o", "reopen", "Reopen", show=False, id="ticket.reopen"),
-        Binding("R", "reclassify", "Reclassify", show=False, id="ticket.reclassify"),
-        Binding("Y", "accept", "Accept", show=False, id="ticket.accept"),
-        Binding("s", "schedule", "Schedule", show=False, id="ticket.schedule"),
-        Binding("A", "acknowledge", "Ack", id="ticket.acknowledge"),
-        Binding("escape", "back", "Back", id="queue.back"),
-        Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("q", "quit", "Quit", id="app.quit"),
-    ]
+    BINDINGS = bindings(Owner.QUEUE)  # tui.registry: every command declared once
 
     DEFAULT_CSS = """
     QueueScreen #queue-column { width: 1fr; }
@@ -114,6 +87,20 @@ class QueueScreen(Screen[None]):
         self._status_extra = ""
         self._follow: Timer | None = None  # the open pane's pending follow of the cursor
         self._search_timer: Timer | None = None  # the pending search while typing
+        self._availability: tuple[bool, ...] = ()  # of the footer's commands, last shown
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A command whose availability check fails (tui.registry) is hidden from the footer
+        and the palette, and its key does nothing."""
+        return is_available(self, action, parameters)
+
+    def _refresh_availability(self) -> None:
+        """Re-check the footer's commands when what they depend on may have changed (the
+        highlighted row); the footer is redrawn only when one of them changes."""
+        now = tuple(is_available(self, action) for action in FOOTER_CHECKED)
+        if now != self._availability:
+            self._availability = now
+            self.refresh_bindings()
 
     @property
     def sd(self) -> ShiftdeskApp:
@@ -195,6 +182,7 @@ class QueueScreen(Screen[None]):
             stale = set(self.sd.alerts.tracker.alerting) - {row.number for row in alerting}
             self.sd.alerts.observe(alerting, gone=stale if message.complete else ())
         self.refresh_header()
+        self._refresh_availability()
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
     def watch_changes(self) -> None:
@@ -232,6 +220,7 @@ class QueueScreen(Screen[None]):
         if self.sd.ctx.live:
             self.sd.alerts.observe(message.rows, gone=message.numbers - found)
         self.refresh_header()
+        self._refresh_availability()
         current = self.detail.number
         if current is not None and current in message.numbers:
             self.detail.reload()
@@ -276,6 +265,7 @@ class QueueScreen(Screen[None]):
 
     def update_status_line(self) -> None:
         view = self.queue
+        self._refresh_availability()
         text = f" {view.filter.describe()} · {view.visible_count} shown of {view.total}"
         if self.sd.outbox_line:
             text += f" · {self.sd.outbox_line}"

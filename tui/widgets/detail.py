@@ -14,7 +14,6 @@ from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
@@ -25,6 +24,7 @@ from models.detail import TicketDetail
 from models.entitlement import Notice
 from models.queue import QueueRow
 from models.sanitize import safe_line, safe_text
+from tui.registry import Owner, bindings
 from tui.widgets.countdown import countdown
 
 if TYPE_CHECKING:
@@ -57,10 +57,7 @@ def when(ts: float | None, zone: ZoneInfo) -> str:
 class ReplyEditor(TextArea):
     """The reply / note editor: ctrl+s sends, esc leaves (the draft is kept)."""
 
-    BINDINGS = [
-        Binding("ctrl+s", "send", "Send", id="editor.send", priority=True),
-        Binding("escape", "leave", "Leave editor", id="editor.leave", priority=True),
-    ]
+    BINDINGS = bindings(Owner.EDITOR)  # tui.registry
 
     class Send(Message):
         pass
