@@ -17,6 +17,7 @@ from models.db import Store
 from models.demo import populate
 from tui.app import ShiftdeskApp
 from tui.context import AppContext
+from tui.screens.queue import PROMPT
 from tui.widgets.queue_view import QueueView
 
 M = TypeVar("M")
@@ -65,9 +66,12 @@ async def ready(pilot: Pilot[Any]) -> QueueView:
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Let the workers a key started finish, and the messages they post be handled."""
+    """Let the workers a key started finish, and the messages they post be handled. A worker
+    waiting on a prompt (push_screen_wait) waits for a person, not for work: it is left alone."""
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        working = [w for w in pilot.app.workers if w.group != PROMPT]
+        if working:  # (an empty list means every worker to wait_for_complete)
+            await pilot.app.workers.wait_for_complete(working)
         await pilot.pause(0.05)
 
 

@@ -47,6 +47,7 @@ HEAD_ROWS = 300  # the first frame shows these; the rest load right after
 SEARCH_LIMIT = 1000  # a search shows at most this many tickets, the newest
 SEARCH_DELAY = 0.25  # seconds typing rests before the search runs
 FOLLOW_DELAY = 0.06  # seconds the cursor rests before the open pane loads its ticket
+PROMPT = "prompt"  # the worker group of actions awaiting a prompt (push_screen_wait)
 
 
 class ColumnHeader(Static):
@@ -391,26 +392,27 @@ class QueueScreen(Screen[None]):
         self.queue.set_filter(QueueFilter(**{**current.__dict__, "text": text, "found": found}))
         self.update_status_line()
 
-    def action_go_to(self) -> None:
+    @work(group=PROMPT, exit_on_error=False)
+    async def action_go_to(self) -> None:
         from tui.screens.prompts import AskReason
 
-        def given(text: str | None) -> None:
-            digits = (text or "").strip().lstrip("#").strip()
-            if not digits:
-                return
-            if not digits.isdigit() or self.queue.row(int(digits)) is None:
-                self.notify(f"No ticket #{digits}", severity="warning", timeout=4)
-                return
-            number = int(digits)
-            if self.queue.position_of(number) is None:  # filtered out: show every ticket
-                self.queue.set_filter(QueueFilter(view="all"))
-            position = self.queue.position_of(number)
-            if position is not None:
-                self.queue.cursor = position
-                self.update_status_line()
-                self.queue.action_select()  # and open it
-
-        self.app.push_screen(AskReason("Go to ticket", placeholder="ticket number"), given)
+        text = await self.app.push_screen_wait(
+            AskReason("Go to ticket", placeholder="ticket number")
+        )
+        digits = (text or "").strip().lstrip("#").strip()
+        if not digits:
+            return
+        if not digits.isdigit() or self.queue.row(int(digits)) is None:
+            self.notify(f"No ticket #{digits}", severity="warning", timeout=4)
+            return
+        number = int(digits)
+        if self.queue.position_of(number) is None:  # filtered out: show every ticket
+            self.queue.set_filter(QueueFilter(view="all"))
+        position = self.queue.position_of(number)
+        if position is not None:
+            self.queue.cursor = position
+            self.update_status_line()
+            self.queue.action_select()  # and open it
 
     def action_back(self) -> None:
         if self.has_class("-filtering"):
@@ -464,10 +466,6 @@ class QueueScreen(Screen[None]):
 
     def action_take(self) -> None:
         """Take the ticket; one a colleague holds only after a confirm (they get a notice)."""
-        from models import actions
-        from tui.screens.prompts import Confirm
-
-        ctx = self.sd.ctx
         target = self._ticket()
         if target is None:
             return
@@ -475,31 +473,34 @@ class QueueScreen(Screen[None]):
         shown = self.detail.detail if self.detail.number == number else None
         row = self.queue.current
         holder = shown.assignee if shown is not None else row.assignee if row else None
+        self._take(number, version, holder)
 
-        def take(take_over: bool) -> None:
-            self.run_ticket_action(
-                f"#{number} is yours",
-                lambda: actions.take(
-                    ctx.store,
-                    number,
-                    ctx.actor,
-                    expected_version=version,
-                    at=ctx.clock(),
-                    take_over=take_over,
-                ),
-                number=number,
-            )
+    @work(group=PROMPT, exit_on_error=False)
+    async def _take(self, number: int, version: int, holder: str | None) -> None:
+        from models import actions
+        from tui.screens.prompts import Confirm
 
-        if holder is None or holder == ctx.actor.email.lower():
-            take(False)
-            return
-        self.app.push_screen(
+        ctx = self.sd.ctx
+        take_over = holder is not None and holder != ctx.actor.email.lower()
+        if take_over and not await self.app.push_screen_wait(
             Confirm(
                 f"#{number} is assigned to {holder}. Take it over? They are told.",
                 yes="Take over",
                 default=False,
+            )
+        ):
+            return
+        self.run_ticket_action(
+            f"#{number} is yours",
+            lambda: actions.take(
+                ctx.store,
+                number,
+                ctx.actor,
+                expected_version=version,
+                at=ctx.clock(),
+                take_over=take_over,
             ),
-            lambda yes: take(True) if yes else None,
+            number=number,
         )
 
     def _open_editor(self, mode: str) -> None:
@@ -519,13 +520,15 @@ class QueueScreen(Screen[None]):
         self._open_editor("note")
 
     def action_close_ticket(self) -> None:
+        target = self._ticket()
+        if target is not None:
+            self._close(*target)
+
+    @work(group=PROMPT, exit_on_error=False)
+    async def _close(self, number: int, version: int) -> None:
         from models import actions
         from tui.screens.prompts import Confirm
 
-        target = self._ticket()
-        if target is None:
-            return
-        number, version = target
         ctx = self.sd.ctx
 
         def close() -> None:
@@ -542,17 +545,13 @@ class QueueScreen(Screen[None]):
                     markup=False,
                 )
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.run_ticket_action(f"#{number} closed", close, number=number)
-
-        self.app.push_screen(
+        if await self.app.push_screen_wait(
             Confirm(
                 f"Close #{number}? Its active remote access agreement, if any, is revoked.",
                 yes="Close",
-            ),
-            confirmed,
-        )
+            )
+        ):
+            self.run_ticket_action(f"#{number} closed", close, number=number)
 
     def action_reopen(self) -> None:
         from models import actions
@@ -569,22 +568,26 @@ class QueueScreen(Screen[None]):
         self, question: str, label: str, act: Callable[[int, int, str], object]
     ) -> None:
         """Ask for a reason, then run `act(number, version, reason)` as a ticket action."""
+        target = self._ticket()
+        if target is not None:
+            self._ask_reason(question, label, act, *target)
+
+    @work(group=PROMPT, exit_on_error=False)
+    async def _ask_reason(
+        self,
+        question: str,
+        label: str,
+        act: Callable[[int, int, str], object],
+        number: int,
+        version: int,
+    ) -> None:
         from tui.screens.prompts import AskReason
 
-        target = self._ticket()
-        if target is None:
-            return
-        number, version = target
-
-        def reason_given(reason: str | None) -> None:
-            if reason:
-                self.run_ticket_action(
-                    label.format(number=number),
-                    lambda: act(number, version, reason),
-                    number=number,
-                )
-
-        self.app.push_screen(AskReason(question.format(number=number)), reason_given)
+        reason = await self.app.push_screen_wait(AskReason(question.format(number=number)))
+        if reason:
+            self.run_ticket_action(
+                label.format(number=number), lambda: act(number, version, reason), number=number
+            )
 
     def action_reclassify(self) -> None:
         from models.work import reclassify
@@ -622,9 +625,6 @@ class QueueScreen(Screen[None]):
     def action_acknowledge(self) -> None:
         """`A`: acknowledge the highlighted emergency, or else the oldest one still alerting
         (at 3 a.m. it is pinned on top, wherever the cursor is), with an optional comment."""
-        from models.oncall import acknowledge
-        from tui.screens.prompts import AskReason
-
         self._flush_follow()
         row = self.queue.current
         if row is None or not is_alerting(row):
@@ -633,27 +633,30 @@ class QueueScreen(Screen[None]):
         if row is None:
             self.notify("No unacknowledged emergency here", severity="warning", timeout=3)
             return
+        self._acknowledge(row)
+
+    @work(group=PROMPT, exit_on_error=False)
+    async def _acknowledge(self, row: QueueRow) -> None:
+        from models.oncall import acknowledge
+        from tui.screens.prompts import AskReason
+
         number, version = row.number, row.version
         ctx = self.sd.ctx
-
-        def given(comment: str | None) -> None:
-            if comment is None:
-                return
-            self.run_ticket_action(
-                f"#{number} acknowledged",
-                lambda: acknowledge(
-                    ctx.store, number, ctx.actor, comment, expected_version=version, at=ctx.clock()
-                ),
-                number=number,
-            )
-
-        self.app.push_screen(
+        comment = await self.app.push_screen_wait(
             AskReason(
                 f"Acknowledge emergency #{number} ({safe_line(row.customer)[:40]})",
                 placeholder="optional comment — enter acknowledges",
                 optional=True,
+            )
+        )
+        if comment is None:
+            return
+        self.run_ticket_action(
+            f"#{number} acknowledged",
+            lambda: acknowledge(
+                ctx.store, number, ctx.actor, comment, expected_version=version, at=ctx.clock()
             ),
-            given,
+            number=number,
         )
 
     def action_rsaa(self) -> None:
