@@ -16,6 +16,10 @@ from textual.widgets import Button, Input, Label, Static
 from tui.context import AppContext
 from tui.widgets.forms import one_line, run_in_thread
 
+# the worker group of code awaiting one of these with push_screen_wait: such a worker waits for
+# a person, not for work (tests/tui_support.settle leaves it alone while its prompt is up)
+PROMPT = "prompt"
+
 _CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{ width: 64; max-width: 95%; height: auto; border: round $accent;

@@ -23,6 +23,7 @@ from models.queue import QueueRow, load_queue, load_rows
 from models.sanitize import safe_line
 from tui.messages import QueueLoaded, TicketsChanged
 from tui.registry import FOOTER_CHECKED, Owner, bindings, is_available
+from tui.screens.prompts import PROMPT
 from tui.widgets.detail import DetailPane
 from tui.widgets.header import HeaderBar
 from tui.widgets.queue_view import (
@@ -47,7 +48,6 @@ HEAD_ROWS = 300  # the first frame shows these; the rest load right after
 SEARCH_LIMIT = 1000  # a search shows at most this many tickets, the newest
 SEARCH_DELAY = 0.25  # seconds typing rests before the search runs
 FOLLOW_DELAY = 0.06  # seconds the cursor rests before the open pane loads its ticket
-PROMPT = "prompt"  # the worker group of actions awaiting a prompt (push_screen_wait)
 
 
 class ColumnHeader(Static):
