@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
-from models.tables import Entitlement, TicketStatus
+from models.tables import TicketStatus
 
 
 class QueueRow(NamedTuple):
@@ -142,8 +142,3 @@ def load_rows(session: Session, numbers: Iterable[int]) -> list[QueueRow]:
     rows = _Lookups(cursor, mark, raw).rows(raw)
     cursor.close()
     return rows
-
-
-def is_waiting(row: QueueRow) -> bool:
-    """Waiting for us: open and in the SLA queue (entitled)."""
-    return row.status == TicketStatus.OPEN and row.entitlement != Entitlement.NONE

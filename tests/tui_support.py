@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from textual.pilot import Pilot
+from textual.screen import ModalScreen
 from textual.widgets import Input
 
 from models.actions import Actor
@@ -17,6 +18,7 @@ from models.db import Store
 from models.demo import populate
 from tui.app import ShiftdeskApp
 from tui.context import AppContext
+from tui.screens.prompts import PROMPT
 from tui.widgets.queue_view import QueueView
 
 M = TypeVar("M")
@@ -65,9 +67,21 @@ async def ready(pilot: Pilot[Any]) -> QueueView:
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Let the workers a key started finish, and the messages they post be handled."""
+    """Let the workers a key started finish, and the messages they post be handled. A worker
+    awaiting a prompt (push_screen_wait) waits for a person once its prompt is up: it is only
+    waited for until it finishes or puts its prompt up."""
+    app = pilot.app
+
+    def prompts_settled() -> bool:
+        return isinstance(app.screen, ModalScreen) or all(
+            worker.group != PROMPT or worker.is_finished for worker in app.workers
+        )
+
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        working = [worker for worker in app.workers if worker.group != PROMPT]
+        if working:  # (an empty list would mean every worker to wait_for_complete)
+            await app.workers.wait_for_complete(working)
+        await until(pilot, prompts_settled)
         await pilot.pause(0.05)
 
 

@@ -8,13 +8,13 @@ from typing import Any
 
 from textual import events, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 
 from models.actions import set_display_zone
 from tui.alerts import Alerter
 from tui.context import AppContext, stylesheet_path
+from tui.registry import Owner, bindings
 from tui.screens.queue import QueueScreen
 
 OUTBOX_INTERVAL = 15.0  # seconds between delivery passes (failed messages wait for backoff)
@@ -25,7 +25,7 @@ class ShiftdeskApp(App[None]):
     CSS_PATH = str(stylesheet_path())
     ENABLE_COMMAND_PALETTE = True
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
-    BINDINGS = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
+    BINDINGS = bindings(Owner.APP)  # tui.registry
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()

@@ -240,6 +240,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("tui.commands.search", "search_command"),
     "canned": ("tui.commands.canned", "canned_group"),
     "signature": ("tui.commands.canned", "signature_group"),
+    "keys": ("tui.commands.keys", "keys_command"),
 }
 
 

@@ -1,4 +1,4 @@
-"""`?`: every key, grouped, generated from the bindings so it never drifts from them."""
+"""`?`: every key, grouped, generated from the command registry so it never drifts from it."""
 
 from __future__ import annotations
 
@@ -10,54 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEY_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
-    (
-        "Move",
-        [
-            ("j / ↓", "next ticket"),
-            ("k / ↑", "previous ticket"),
-            ("g / G", "first / last"),
-            ("PgUp / PgDn", "page"),
-            ("enter / click", "open the detail pane"),
-            ("tab", "switch between queue and detail"),
-            ("esc", "back / close the pane"),
-        ],
-    ),
-    (
-        "Views and filters",
-        [
-            ("/", "search all tickets: words, email, license key, #number"),
-            (":", "go to a ticket number"),
-            ("e", "emergencies only (on-call view)"),
-            ("m", "mine"),
-            ("u", "unassigned"),
-            ("b", "breached"),
-            ("w", "waiting queue (default)"),
-            ("l", "all tickets, closed too"),
-            ("x", "not entitled"),
-            ("0", "clear filters"),
-        ],
-    ),
-    (
-        "Work a ticket",
-        [
-            ("A", "acknowledge an alerting emergency (stops its alerts everywhere)"),
-            ("t", "take (assign to me)"),
-            ("h", "give to… a colleague, or (nobody)"),
-            ("U", "unassign (back to nobody)"),
-            ("r", "reply by email (ctrl+s sends, ctrl+t inserts a canned reply)"),
-            ("n", "internal note"),
-            ("p", "phone: grant, decline, log a call"),
-            ("a", "remote access agreement (RSAA)"),
-            ("c", "close (asks first)"),
-            ("o", "reopen a closed ticket"),
-            ("R", "reclassify emergency → standard"),
-            ("Y", "accept a not-entitled ticket"),
-            ("s", "schedule (installation/training)"),
-        ],
-    ),
-    ("App", [("?", "this help"), ("ctrl+p", "command palette"), ("q", "quit")]),
-]
+from tui.registry import help_groups
 
 
 class HelpScreen(ModalScreen[None]):
@@ -67,12 +20,12 @@ class HelpScreen(ModalScreen[None]):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
-        for title, keys in KEY_GROUPS:
+        for title, keys in help_groups():
             table.add_row(Text(title, style="bold underline"), "")
             for key, what in keys:
                 table.add_row(Text(key), Text(what))
             table.add_row("", "")
-        with VerticalScroll():
+        with VerticalScroll(id="help-keys"):
             yield Static(table)
             yield Static(
                 Text(

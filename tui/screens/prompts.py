@@ -16,6 +16,10 @@ from textual.widgets import Button, Input, Label, Static
 from tui.context import AppContext
 from tui.widgets.forms import one_line, run_in_thread
 
+# the worker group of code awaiting one of these with push_screen_wait: such a worker waits for
+# a person, not for work (tests/tui_support.settle leaves it alone while its prompt is up)
+PROMPT = "prompt"
+
 
 class Confirm(ModalScreen[bool]):
     """Yes / no. `y` or enter on the default button confirms; `n` / esc cancels."""

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
@@ -25,6 +24,8 @@ from models.presence import RENEW_EVERY, RESCAN_EVERY, live_viewers
 from models.queue import QueueRow, load_queue, load_rows
 from models.sanitize import safe_line
 from tui.messages import PresenceChanged, QueueLoaded, TicketsChanged
+from tui.registry import FOOTER_CHECKED, Owner, bindings, is_available
+from tui.screens.prompts import PROMPT
 from tui.widgets.detail import DetailPane
 from tui.widgets.header import HeaderBar
 from tui.widgets.queue_view import (
@@ -66,36 +67,7 @@ class ColumnHeader(Static):
 
 
 class QueueScreen(Screen[None]):
-    BINDINGS = [
-        Binding("slash", "filter_text", "Filter", id="queue.filter"),
-        Binding("colon", "go_to", "Go to #", show=False, id="queue.goto"),
-        Binding("e", "toggle_filter('emergencies')", "Emergencies", id="queue.emergencies"),
-        Binding("m", "toggle_filter('mine')", "Mine", id="queue.mine"),
-        Binding("u", "toggle_filter('unassigned')", "Unassigned", id="queue.unassigned"),
-        Binding("b", "toggle_filter('breached')", "Breached", id="queue.breached"),
-        Binding("w", "view('waiting')", "Waiting", show=False, id="queue.view_waiting"),
-        Binding("l", "view('all')", "All", show=False, id="queue.view_all"),
-        Binding(
-            "x", "view('not_entitled')", "Not entitled", show=False, id="queue.view_not_entitled"
-        ),
-        Binding("0", "clear_filters", "Clear filters", show=False, id="queue.clear"),
-        Binding("t", "take", "Take", id="ticket.take"),
-        Binding("h", "assign", "Give to…", show=False, id="ticket.assign"),
-        Binding("U", "unassign", "Unassign", show=False, id="ticket.unassign"),
-        Binding("r", "reply", "Reply", id="ticket.reply"),
-        Binding("n", "note", "Note", show=False, id="ticket.note"),
-        Binding("p", "phone", "Phone", show=False, id="ticket.phone"),
-        Binding("a", "rsaa", "RSAA", show=False, id="ticket.rsaa"),
-        Binding("c", "close_ticket", "Close", show=False, id="ticket.close"),
-        Binding("o", "reopen", "Reopen", show=False, id="ticket.reopen"),
-        Binding("R", "reclassify", "Reclassify", show=False, id="ticket.reclassify"),
-        Binding("Y", "accept", "Accept", show=False, id="ticket.accept"),
-        Binding("s", "schedule", "Schedule", show=False, id="ticket.schedule"),
-        Binding("A", "acknowledge", "Ack", id="ticket.acknowledge"),
-        Binding("escape", "back", "Back", id="queue.back"),
-        Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("q", "quit", "Quit", id="app.quit"),
-    ]
+    BINDINGS = bindings(Owner.QUEUE)  # tui.registry: every command declared once
 
     def __init__(self) -> None:
         super().__init__()
@@ -112,6 +84,20 @@ class QueueScreen(Screen[None]):
         self._presence_wanted: int | None = None
         self._presence_written_at = 0.0
         self._presence_lock = threading.Lock()
+        self._availability: tuple[bool, ...] = ()  # of the footer's commands, last shown
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A command whose availability check fails (tui.registry) is hidden from the footer
+        and the palette, and its key does nothing."""
+        return is_available(self, action, parameters)
+
+    def _refresh_availability(self) -> None:
+        """Re-check the footer's commands when what they depend on may have changed (the
+        highlighted row); the footer is redrawn only when one of them changes."""
+        now = tuple(is_available(self, action) for action in FOOTER_CHECKED)
+        if now != self._availability:
+            self._availability = now
+            self.refresh_bindings()
 
     @property
     def sd(self) -> ShiftdeskApp:
@@ -193,6 +179,7 @@ class QueueScreen(Screen[None]):
             stale = set(self.sd.alerts.tracker.alerting) - {row.number for row in alerting}
             self.sd.alerts.observe(alerting, gone=stale if message.complete else ())
         self.refresh_header()
+        self._refresh_availability()
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
     def watch_changes(self) -> None:
@@ -240,6 +227,7 @@ class QueueScreen(Screen[None]):
         if self.sd.ctx.live:
             self.sd.alerts.observe(message.rows, gone=message.numbers - found)
         self.refresh_header()
+        self._refresh_availability()
         current = self.detail.number
         if current is not None and current in message.numbers:
             self.detail.reload()
@@ -358,6 +346,7 @@ class QueueScreen(Screen[None]):
 
     def update_status_line(self) -> None:
         view = self.queue
+        self._refresh_availability()
         text = f" {view.filter.describe()} · {view.visible_count} shown of {view.total}"
         if self.pane_covers_queue:  # the footer is too narrow to say it
             text = f" esc: back to the queue ({text.strip()})"
@@ -519,26 +508,27 @@ class QueueScreen(Screen[None]):
         self.queue.set_filter(QueueFilter(**{**current.__dict__, "text": text, "found": found}))
         self.update_status_line()
 
-    def action_go_to(self) -> None:
+    @work(group=PROMPT, exit_on_error=False)
+    async def action_go_to(self) -> None:
         from tui.screens.prompts import AskReason
 
-        def given(text: str | None) -> None:
-            digits = (text or "").strip().lstrip("#").strip()
-            if not digits:
-                return
-            if not digits.isdigit() or self.queue.row(int(digits)) is None:
-                self.notify(f"No ticket #{digits}", severity="warning", timeout=4)
-                return
-            number = int(digits)
-            if self.queue.position_of(number) is None:  # filtered out: show every ticket
-                self.queue.set_filter(QueueFilter(view="all"))
-            position = self.queue.position_of(number)
-            if position is not None:
-                self.queue.cursor = position
-                self.update_status_line()
-                self.queue.action_select()  # and open it
-
-        self.app.push_screen(AskReason("Go to ticket", placeholder="ticket number"), given)
+        text = await self.app.push_screen_wait(
+            AskReason("Go to ticket", placeholder="ticket number")
+        )
+        digits = (text or "").strip().lstrip("#").strip()
+        if not digits:
+            return
+        if not digits.isdigit() or self.queue.row(int(digits)) is None:
+            self.notify(f"No ticket #{digits}", severity="warning", timeout=4)
+            return
+        number = int(digits)
+        if self.queue.position_of(number) is None:  # filtered out: show every ticket
+            self.queue.set_filter(QueueFilter(view="all"))
+        position = self.queue.position_of(number)
+        if position is not None:
+            self.queue.cursor = position
+            self.update_status_line()
+            self.queue.action_select()  # and open it
 
     def action_back(self) -> None:
         if self.has_class("-filtering"):
@@ -594,42 +584,38 @@ class QueueScreen(Screen[None]):
 
     def action_take(self) -> None:
         """Take the ticket; one a colleague holds only after a confirm (they get a notice)."""
-        from models import actions
-        from tui.screens.prompts import Confirm
-
-        ctx = self.sd.ctx
         target = self._ticket()
         if target is None:
             return
         number, version = target
-        shown = self.detail.detail if self.detail.number == number else None
-        row = self.queue.current
-        holder = shown.assignee if shown is not None else row.assignee if row else None
+        self._take(number, version, self._holder(number))
 
-        def take(take_over: bool) -> None:
-            self.run_ticket_action(
-                f"#{number} is yours",
-                lambda: actions.take(
-                    ctx.store,
-                    number,
-                    ctx.actor,
-                    expected_version=version,
-                    at=ctx.clock(),
-                    take_over=take_over,
-                ),
-                number=number,
-            )
+    @work(group=PROMPT, exit_on_error=False)
+    async def _take(self, number: int, version: int, holder: str | None) -> None:
+        from models import actions
+        from tui.screens.prompts import Confirm
 
-        if holder is None or holder == ctx.actor.email.lower():
-            take(False)
-            return
-        self.app.push_screen(
+        ctx = self.sd.ctx
+        take_over = holder is not None and holder != ctx.actor.email.lower()
+        if take_over and not await self.app.push_screen_wait(
             Confirm(
                 f"#{number} is assigned to {holder}. Take it over? They are told.",
                 yes="Take over",
                 default=False,
+            )
+        ):
+            return
+        self.run_ticket_action(
+            f"#{number} is yours",
+            lambda: actions.take(
+                ctx.store,
+                number,
+                ctx.actor,
+                expected_version=version,
+                at=ctx.clock(),
+                take_over=take_over,
             ),
-            lambda yes: take(True) if yes else None,
+            number=number,
         )
 
     def _holder(self, number: int) -> str | None:
@@ -640,7 +626,8 @@ class QueueScreen(Screen[None]):
         row = self.queue.row(number)
         return row.assignee if row is not None else None
 
-    def _give(self, number: int, version: int, to: str | None, holder: str | None) -> None:
+    @work(group=PROMPT, exit_on_error=False)
+    async def _give(self, number: int, version: int, to: str | None, holder: str | None) -> None:
         """Give the ticket to `to` (None: nobody); a colleague's ticket only after a confirm."""
         from models import actions
         from tui.screens.prompts import Confirm
@@ -658,33 +645,28 @@ class QueueScreen(Screen[None]):
             if to
             else f"#{number} unassigned"
         )
-
-        def give(take_over: bool) -> None:
-            self.run_ticket_action(
-                done,
-                lambda: actions.assign(
-                    ctx.store,
-                    number,
-                    to,
-                    ctx.actor,
-                    expected_version=version,
-                    at=ctx.clock(),
-                    take_over=take_over,
-                ),
-                number=number,
-            )
-
-        if holder is None or holder == me:
-            give(False)
-            return
+        take_over = holder is not None and holder != me
         question = (
             f"#{number} is assigned to {holder}. Give it to {to}? They are told."
             if to
             else f"#{number} is assigned to {holder}. Unassign it? They are told."
         )
-        self.app.push_screen(
-            Confirm(question, yes="Give it" if to else "Unassign", default=False),
-            lambda yes: give(True) if yes else None,
+        if take_over and not await self.app.push_screen_wait(
+            Confirm(question, yes="Give it" if to else "Unassign", default=False)
+        ):
+            return
+        self.run_ticket_action(
+            done,
+            lambda: actions.assign(
+                ctx.store,
+                number,
+                to,
+                ctx.actor,
+                expected_version=version,
+                at=ctx.clock(),
+                take_over=take_over,
+            ),
+            number=number,
         )
 
     def action_assign(self) -> None:
@@ -747,13 +729,15 @@ class QueueScreen(Screen[None]):
         self._open_editor("note")
 
     def action_close_ticket(self) -> None:
+        target = self._ticket()
+        if target is not None:
+            self._close(*target)
+
+    @work(group=PROMPT, exit_on_error=False)
+    async def _close(self, number: int, version: int) -> None:
         from models import actions
         from tui.screens.prompts import Confirm
 
-        target = self._ticket()
-        if target is None:
-            return
-        number, version = target
         ctx = self.sd.ctx
 
         def close() -> None:
@@ -770,17 +754,13 @@ class QueueScreen(Screen[None]):
                     markup=False,
                 )
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.run_ticket_action(f"#{number} closed", close, number=number)
-
-        self.app.push_screen(
+        if await self.app.push_screen_wait(
             Confirm(
                 f"Close #{number}? Its active remote access agreement, if any, is revoked.",
                 yes="Close",
-            ),
-            confirmed,
-        )
+            )
+        ):
+            self.run_ticket_action(f"#{number} closed", close, number=number)
 
     def action_reopen(self) -> None:
         from models import actions
@@ -797,22 +777,26 @@ class QueueScreen(Screen[None]):
         self, question: str, label: str, act: Callable[[int, int, str], object]
     ) -> None:
         """Ask for a reason, then run `act(number, version, reason)` as a ticket action."""
+        target = self._ticket()
+        if target is not None:
+            self._ask_reason(question, label, act, *target)
+
+    @work(group=PROMPT, exit_on_error=False)
+    async def _ask_reason(
+        self,
+        question: str,
+        label: str,
+        act: Callable[[int, int, str], object],
+        number: int,
+        version: int,
+    ) -> None:
         from tui.screens.prompts import AskReason
 
-        target = self._ticket()
-        if target is None:
-            return
-        number, version = target
-
-        def reason_given(reason: str | None) -> None:
-            if reason:
-                self.run_ticket_action(
-                    label.format(number=number),
-                    lambda: act(number, version, reason),
-                    number=number,
-                )
-
-        self.app.push_screen(AskReason(question.format(number=number)), reason_given)
+        reason = await self.app.push_screen_wait(AskReason(question.format(number=number)))
+        if reason:
+            self.run_ticket_action(
+                label.format(number=number), lambda: act(number, version, reason), number=number
+            )
 
     def action_reclassify(self) -> None:
         from models.work import reclassify
@@ -850,9 +834,6 @@ class QueueScreen(Screen[None]):
     def action_acknowledge(self) -> None:
         """`A`: acknowledge the highlighted emergency, or else the oldest one still alerting
         (at 3 a.m. it is pinned on top, wherever the cursor is), with an optional comment."""
-        from models.oncall import acknowledge
-        from tui.screens.prompts import AskReason
-
         self._flush_follow()
         row = self.queue.current
         if row is None or not is_alerting(row):
@@ -861,27 +842,30 @@ class QueueScreen(Screen[None]):
         if row is None:
             self.notify("No unacknowledged emergency here", severity="warning", timeout=3)
             return
+        self._acknowledge(row)
+
+    @work(group=PROMPT, exit_on_error=False)
+    async def _acknowledge(self, row: QueueRow) -> None:
+        from models.oncall import acknowledge
+        from tui.screens.prompts import AskReason
+
         number, version = row.number, row.version
         ctx = self.sd.ctx
-
-        def given(comment: str | None) -> None:
-            if comment is None:
-                return
-            self.run_ticket_action(
-                f"#{number} acknowledged",
-                lambda: acknowledge(
-                    ctx.store, number, ctx.actor, comment, expected_version=version, at=ctx.clock()
-                ),
-                number=number,
-            )
-
-        self.app.push_screen(
+        comment = await self.app.push_screen_wait(
             AskReason(
                 f"Acknowledge emergency #{number} ({safe_line(row.customer)[:40]})",
                 placeholder="optional comment — enter acknowledges",
                 optional=True,
+            )
+        )
+        if comment is None:
+            return
+        self.run_ticket_action(
+            f"#{number} acknowledged",
+            lambda: acknowledge(
+                ctx.store, number, ctx.actor, comment, expected_version=version, at=ctx.clock()
             ),
-            given,
+            number=number,
         )
 
     def action_rsaa(self) -> None:

@@ -14,7 +14,6 @@ from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
@@ -26,6 +25,8 @@ from models.detail import TicketDetail
 from models.entitlement import Notice
 from models.queue import QueueRow
 from models.sanitize import safe_line, safe_text
+from tui.registry import Owner, bindings
+from tui.screens.prompts import PROMPT
 from tui.widgets.countdown import countdown
 
 if TYPE_CHECKING:
@@ -62,11 +63,7 @@ class ReplyEditor(TextArea):
     """The reply / note editor: ctrl+s sends, ctrl+t inserts a canned reply, esc leaves (the
     draft is kept). ctrl+t is free in TextArea's own keys (ctrl+a/e/k/u/w/x/c/v/z/y/d are not)."""
 
-    BINDINGS = [
-        Binding("ctrl+s", "send", "Send", id="editor.send", priority=True),
-        Binding("ctrl+t", "template", "Canned reply", id="editor.template", priority=True),
-        Binding("escape", "leave", "Leave editor", id="editor.leave", priority=True),
-    ]
+    BINDINGS = bindings(Owner.EDITOR)  # tui.registry
 
     class Send(Message):
         pass
@@ -685,43 +682,46 @@ class DetailPane(Vertical):
         """Ask before saving a text that seems to carry a credential, then before sending on a
         ticket that moved on since the technician started writing; then submit."""
         from models.credentials import find_credential
+
+        found = find_credential(text)
+        moved = self._base_version is not None and detail.version != self._base_version
+        if found is None and not moved:
+            self.submit(
+                detail.number,
+                self._base_version or detail.version,
+                mode,
+                text,
+                follow_up=self._base_answered,
+            )
+            return
+        self._ask_then_submit(detail, mode, text, found, moved)
+
+    @work(group=PROMPT, exit_on_error=False)
+    async def _ask_then_submit(
+        self, detail: TicketDetail, mode: str, text: str, found: str | None, moved: bool
+    ) -> None:
         from tui.screens.prompts import Confirm
 
         what = "reply" if mode == "reply" else "note"
-        found = find_credential(text)
-        moved = self._base_version is not None and detail.version != self._base_version
-
-        def after_secret(allow: bool | None) -> None:
-            if not allow:
-                self.notify(f"Not saved: the {what} is still in the editor", timeout=4)
-                return
-            if not moved:
-                self.submit(
-                    detail.number,
-                    self._base_version or detail.version,
-                    mode,
-                    text,
-                    follow_up=self._base_answered,
-                    allow_secret=found is not None,
-                )
-                return
+        anyway = "Send anyway" if mode == "reply" else "Save anyway"
+        if found is not None and not await self.app.push_screen_wait(
+            Confirm(
+                f"This {what} seems to contain {found}. shiftdesk never stores credentials: "
+                "share them with the customer another way.\n"
+                + ("Send it anyway?" if mode == "reply" else "Save it anyway?"),
+                yes=anyway,
+                no="Edit",
+                default=False,
+            )
+        ):
+            self.notify(f"Not saved: the {what} is still in the editor", timeout=4)
+            return
+        if not moved:
+            version, follow = self._base_version or detail.version, self._base_answered
+        else:
             change = self._changed_while_writing or "it changed"
             follow = mode == "reply" and detail.status == "answered"
-
-            def send_anyway(yes: bool | None) -> None:
-                if not yes:
-                    self.notify(f"Not sent: the {what} is still in the editor", timeout=4)
-                    return
-                self.submit(
-                    detail.number,
-                    detail.version,  # the version the technician has now been shown
-                    mode,
-                    text,
-                    follow_up=follow,
-                    allow_secret=found is not None,
-                )
-
-            self.app.push_screen(
+            if not await self.app.push_screen_wait(
                 Confirm(
                     f"#{detail.number} changed since you started writing: {change}.\n"
                     + (
@@ -729,25 +729,15 @@ class DetailPane(Vertical):
                         if follow
                         else f"Send your {what} anyway?"
                     ),
-                    yes="Send anyway" if mode == "reply" else "Save anyway",
+                    yes=anyway,
                     default=False,
-                ),
-                send_anyway,
-            )
-
-        if found is None:
-            after_secret(True)
-            return
-        self.app.push_screen(
-            Confirm(
-                f"This {what} seems to contain {found}. shiftdesk never stores credentials: "
-                "share them with the customer another way.\n"
-                + ("Send it anyway?" if mode == "reply" else "Save it anyway?"),
-                yes="Send anyway" if mode == "reply" else "Save anyway",
-                no="Edit",
-                default=False,
-            ),
-            after_secret,
+                )
+            ):
+                self.notify(f"Not sent: the {what} is still in the editor", timeout=4)
+                return
+            version = detail.version  # the version the technician has now been shown
+        self.submit(
+            detail.number, version, mode, text, follow_up=follow, allow_secret=found is not None
         )
 
     @work(thread=True, group="send", exit_on_error=False)

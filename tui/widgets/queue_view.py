@@ -17,7 +17,6 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -29,6 +28,7 @@ from models.queue import QueueRow
 from models.sanitize import safe_line
 from models.sla import SlaPolicy
 from models.tables import TicketKind
+from tui.registry import Owner, bindings
 from tui.widgets.countdown import Countdown, clock_for, countdown
 
 COUNTDOWN_WIDTH = 19
@@ -201,15 +201,7 @@ def pad(text: str, width: int) -> str:
 class QueueView(ScrollView, can_focus=True):
     """FIFO list of tickets with live countdowns."""
 
-    BINDINGS = [
-        Binding("j,down", "cursor_down", "Down", show=False),
-        Binding("k,up", "cursor_up", "Up", show=False),
-        Binding("g,home", "first", "First", show=False),
-        Binding("G,end", "last", "Last", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("enter", "select", "Open", id="queue.open"),
-    ]
+    BINDINGS = bindings(Owner.VIEW)  # tui.registry
 
     COMPONENT_CLASSES = {
         "queue--cursor",
