@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from models.actions import ActionError, Actor, audit, insert_ticket, mark_changed, technician_for
 from models.calendar import BusinessCalendar
+from models.config import Config
 from models.db import Store
 from models.tables import (
     AuditEvent,
@@ -39,6 +40,7 @@ from models.tables import (
     TicketKind,
     TicketStatus,
 )
+from models.work import first_response_deadline, first_response_minutes, sla_policy
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -433,9 +435,20 @@ def has_world(store: Store) -> bool:
         return session.execute(select(col(Customer.id)).limit(1)).first() is not None
 
 
-def populate(store: Store, *, seed: int = 7, now: float, me: Actor | None = None) -> None:
-    """A demo store: every ticket stage, relative to `now`."""
+def populate(
+    store: Store,
+    *,
+    seed: int = 7,
+    now: float,
+    me: Actor | None = None,
+    history_days: int = 0,
+    config: Config | None = None,
+) -> None:
+    """A demo store: every ticket stage, relative to `now`; with `history_days`, that many days of
+    answered and closed tickets before it too (a few of them late), for the SLA report. The
+    history is numbered after the live stages, so the live queue is the same with or without it."""
     rng = random.Random(seed)
+    config = config or Config()
     with store.transaction() as session:
         world = build_world(session, rng, now)
         techs = [technician_for(session, t) for t in [*TECHNICIANS, *([me] if me else [])]]
@@ -527,8 +540,7 @@ def populate(store: Store, *, seed: int = 7, now: float, me: Actor | None = None
                         "from the time of the error?",
                     )
                 )
-                ticket.first_response_at = answered_at
-                ticket.first_response_met = True
+                _answer(ticket, answered_at, tech, config)
                 ticket.status = TicketStatus.ANSWERED
                 ticket.waiting_since = None
                 audit(session, number, Actor(tech.email), "reply", answered_at, first=True)
@@ -594,6 +606,85 @@ def populate(store: Store, *, seed: int = 7, now: float, me: Actor | None = None
                         granted + 5 * HOUR,
                         reason="work_finished",
                     )
+            mark_changed(session, number, now)
+        if history_days > 0:
+            _history(session, random.Random(seed + 1), now, history_days, world, techs, config)
+
+
+def _answer(ticket: Ticket, at: float, tech: Technician, config: Config) -> None:
+    """The first response as `models.work` records it: when, by whom, measured against what."""
+    ticket.first_response_at = at
+    ticket.first_response_by_id = tech.id
+    deadline = first_response_deadline(ticket, config)
+    ticket.first_response_deadline = deadline
+    ticket.first_response_minutes = first_response_minutes(ticket, at, config)
+    ticket.first_response_met = at <= deadline
+
+
+def _history(
+    session: Session,
+    rng: random.Random,
+    now: float,
+    days: int,
+    world: DemoWorld,
+    techs: list[Technician],
+    config: Config,
+) -> None:
+    """`days` days of answered, closed tickets: about one in six answered late."""
+    calendar = sla_policy(config).calendar
+    for days_ago in range(days, 0, -1):
+        day_start = now - days_ago * DAY
+        weekend = calendar.local_date(day_start).weekday() >= 5
+        for _ in range(rng.randint(0, 2) if weekend else rng.randint(3, 8)):
+            received = day_start + rng.uniform(0, DAY)
+            emergency = rng.random() < 0.1
+            if emergency:
+                subject, body = rng.choice(EMERGENCY_ISSUES)
+                late = rng.random() < 0.2
+                answered = received + 60 * (rng.uniform(62, 150) if late else rng.uniform(4, 55))
+            else:
+                subject, body = _ticket_text(rng, session, None)
+                late = rng.random() < 0.15
+                minutes = rng.uniform(250, 900) if late else rng.triangular(8, 235, 60)
+                answered = calendar.deadline(received, minutes * 60)
+            if answered > now - 2 * HOUR:
+                continue
+            customer_id, basis, license_id = rng.choice(world.entitled)
+            customer = session.get(Customer, customer_id)
+            assert customer is not None
+            ticket = insert_ticket(
+                session,
+                subject=subject,
+                requester_email=customer.email,
+                received_at=received,
+                body=body,
+                kind=TicketKind.EMERGENCY if emergency else TicketKind.STANDARD,
+                customer_id=customer_id,
+                license_id=license_id,
+                entitlement=Entitlement.PURCHASE if emergency else basis,
+            )
+            number = ticket.number
+            assert number is not None
+            tech = rng.choice(techs)
+            session.add(
+                Message(
+                    ticket_number=number,
+                    direction=MessageDirection.OUT,
+                    author=tech.email,
+                    technician_id=tech.id or 0,
+                    created_at=answered,
+                    subject=f"Re: [#{number}] {subject}",
+                    body="Thanks, we are on it. Could you send the log from the time of the error?",
+                )
+            )
+            _answer(ticket, answered, tech, config)
+            ticket.assignee_id = tech.id
+            ticket.status = TicketStatus.CLOSED
+            ticket.waiting_since = None
+            ticket.closed_at = min(now - HOUR, answered + rng.uniform(2, 48) * HOUR)
+            ticket.updated_at = ticket.closed_at
+            audit(session, number, Actor(tech.email), "reply", answered, first=True)
+            audit(session, number, Actor(tech.email), "close", ticket.closed_at)
             mark_changed(session, number, now)
 
 

@@ -68,7 +68,7 @@ def build_context(
         from models.demo import has_world, populate
 
         if not has_world(store):  # a new store, or the server's migrated empty template
-            populate(store, now=clock(), me=actor)
+            populate(store, now=clock(), me=actor, history_days=30, config=config)
         else:
             with store.transaction() as session:  # a viewer joining a shared world
                 technician_for(session, actor)
