@@ -237,6 +237,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "ack": ("tui.commands.oncall", "ack_command"),
     "serve": ("tui.commands.serve", "serve_command"),
     "search": ("tui.commands.search", "search_command"),
+    "report": ("tui.commands.report", "report_command"),
 }
 
 
