@@ -46,6 +46,7 @@ def queue_commands(screen: Screen[object]) -> Iterable[SystemCommand]:
         "ticket.reclassify": "Reclassify emergency as standard",
         "ticket.accept": "Accept a not-entitled ticket",
         "ticket.schedule": "Schedule installation / training",
+        "app.report": "SLA report",
         "app.help": "Keys and help",
     }
     for binding in screen.BINDINGS:

@@ -54,7 +54,15 @@ KEY_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
             ("s", "schedule (installation/training)"),
         ],
     ),
-    ("App", [("?", "this help"), ("ctrl+p", "command palette"), ("q", "quit")]),
+    (
+        "App",
+        [
+            ("S", "SLA report: first responses met, breaches, per technician"),
+            ("?", "this help"),
+            ("ctrl+p", "command palette"),
+            ("q", "quit"),
+        ],
+    ),
 ]
 
 

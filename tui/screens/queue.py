@@ -91,6 +91,7 @@ class QueueScreen(Screen[None]):
         Binding("Y", "accept", "Accept", show=False, id="ticket.accept"),
         Binding("s", "schedule", "Schedule", show=False, id="ticket.schedule"),
         Binding("A", "acknowledge", "Ack", id="ticket.acknowledge"),
+        Binding("S", "report", "SLA report", show=False, id="app.report"),
         Binding("escape", "back", "Back", id="queue.back"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -438,6 +439,11 @@ class QueueScreen(Screen[None]):
         from tui.screens.help import HelpScreen
 
         self.app.push_screen(HelpScreen())
+
+    def action_report(self) -> None:
+        from tui.screens.reports import ReportsScreen
+
+        self.app.push_screen(ReportsScreen())
 
     async def action_quit(self) -> None:
         self.app.exit()
