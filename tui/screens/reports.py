@@ -79,7 +79,9 @@ class ReportsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#report-technicians", DataTable)
-        table.add_columns("technician", "responses", "met", "median std", "median emerg")
+        table.add_column("technician")
+        for label in ("responses", "met", "median std", "median emerg"):
+            table.add_column(Text(label, justify="right"))
         self.action_reload()
         if self.sd.ctx.live:
             self.set_interval(AUTO_REFRESH_SECONDS, self.action_reload, name="report-refresh")
