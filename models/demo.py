@@ -744,10 +744,13 @@ def seed_bulk(
     seed: int = 3,
     batch: int = 5000,
     replies: int = 0,
+    in_arrival_order: bool = False,
 ) -> int:
     """Fill a store with `tickets` open tickets for load tests (core executemany, batched);
     `replies` more messages per ticket (alternating customer and technician; the search bench
-    uses 2, for 3 messages a ticket; each names a rare INC<number> reference)."""
+    uses 2, for 3 messages a ticket; each names a rare INC<number> reference).
+    `in_arrival_order`: numbers follow the arrival times, as in a real store (by default arrivals
+    are random over the 30 days, which scatters a time range over the whole table)."""
     rng = random.Random(seed)
     with store.transaction() as session:
         existing = session.execute(select(col(Customer.id), col(Customer.email))).all()
@@ -769,6 +772,8 @@ def seed_bulk(
                 number = first + i
                 customer_id, email = existing[rng.randrange(len(existing))]
                 received = now - rng.uniform(0, 30 * DAY)
+                if in_arrival_order:  # (the draw above still keeps the same random sequence)
+                    received = now - 30 * DAY * (1 - (made + i + 0.5) / tickets)
                 emergency = rng.random() < 0.03
                 subject, body = ISSUES[rng.randrange(len(ISSUES))]
                 subject = subject.format(v="9.4.2")

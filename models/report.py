@@ -19,7 +19,7 @@ import datetime as dt
 import math
 import zoneinfo
 from bisect import bisect_right
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, select
@@ -205,6 +205,10 @@ def _unanswered_breached(
     return int(session.execute(query).scalar_one())
 
 
+def _kind(stored: str) -> ClockKind:
+    return "emergency" if stored == TicketKind.EMERGENCY else "standard"
+
+
 def sla_report(
     session: Session,
     *,
@@ -230,24 +234,28 @@ def sla_report(
         _TICKETS.c.first_response_by_id,
     ).where(_TICKETS.c.first_response_at >= start, _TICKETS.c.first_response_at < end)
 
+    # one pass, a couple of dict operations per row; everything else works on the tallies
+    tally: Counter[tuple[str, int | None, bool | None, int]] = Counter()
+    taken_by: dict[tuple[str, int | None], list[float]] = defaultdict(list)
+    for kind, at, met, taken, by_id in session.execute(responses):
+        tally[(kind, by_id, met, bisect_right(midnights, at) - 1)] += 1
+        if taken is not None:
+            taken_by[(kind, by_id)].append(taken)
+
     counts: dict[str, list[int]] = {kind: [0, 0, 0] for kind in KINDS}  # responses, met, missed
-    minutes: dict[str, list[float]] = {kind: [] for kind in KINDS}
     per_day = [[0, 0, 0] for _ in days]
     per_tech: dict[int | None, list[int]] = defaultdict(lambda: [0, 0, 0])
-    tech_minutes: dict[tuple[int | None, str], list[float]] = defaultdict(list)
-    emergency = TicketKind.EMERGENCY
-    for kind, at, met, taken, by_id in session.execute(responses):
-        kind = "emergency" if kind == emergency else "standard"
-        slot = 0 if met else 2 if met is not None and not met else -1
-        for row in (counts[kind], per_day[bisect_right(midnights, at) - 1], per_tech[by_id]):
-            row[0] += 1
-            if slot == 0:
-                row[1] += 1
-            elif slot == 2:
-                row[2] += 1
-        if taken is not None:
-            minutes[kind].append(taken)
-            tech_minutes[(by_id, kind)].append(taken)
+    for (kind, by_id, met, day), count in tally.items():
+        slot = 1 if met else 2 if met is not None else 0  # met, missed, or not judged
+        for row in (counts[_kind(kind)], per_day[day], per_tech[by_id]):
+            row[0] += count
+            if slot:
+                row[slot] += count
+    minutes: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    tech_minutes: dict[tuple[int | None, str], list[float]] = {}
+    for (kind, by_id), values in taken_by.items():
+        minutes[_kind(kind)].extend(values)
+        tech_minutes.setdefault((by_id, _kind(kind)), []).extend(values)
 
     until = min(end, now)
     figures: dict[str, KindFigures] = {}
@@ -285,10 +293,10 @@ def sla_report(
                 met=met_count,
                 missed=missed_count,
                 median_standard_minutes=percentile(
-                    sorted(tech_minutes[(tech_id, "standard")]), 0.5
+                    sorted(tech_minutes.get((tech_id, "standard"), [])), 0.5
                 ),
                 median_emergency_minutes=percentile(
-                    sorted(tech_minutes[(tech_id, "emergency")]), 0.5
+                    sorted(tech_minutes.get((tech_id, "emergency"), [])), 0.5
                 ),
             )
         )
