@@ -61,6 +61,15 @@ async def test_s_opens_the_report_and_esc_goes_back(sqlite_store: Store) -> None
         spark = screen.query_one("#report-trend", Sparkline)
         assert len(spark.data or []) == 30
 
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+        palette = {c.title: c for c in app.get_system_commands(app.screen)}
+        palette["SLA report"].callback()
+        await until(pilot, lambda: isinstance(app.screen, ReportsScreen))
+        screen = app.screen
+        assert isinstance(screen, ReportsScreen)
+        await until(pilot, lambda: screen.loads > 0)
+
         await pilot.press("1")
         await until(pilot, lambda: screen.report is not None and len(screen.report.days) == 7)
         assert screen.report == _expected(sqlite_store, 7)
