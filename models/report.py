@@ -29,6 +29,7 @@ from models.sla import KINDS, ClockKind, SlaPolicy
 from models.tables import Technician, Ticket, TicketKind, TicketStatus, table_of
 
 DEFAULT_DAYS = 30
+FETCH_CHUNK = 5000
 MAX_DAYS = 366
 UNANSWERED_NOTE = (
     "includes tickets still without a first response whose deadline has passed "
@@ -237,10 +238,12 @@ def sla_report(
     # one pass, a couple of dict operations per row; everything else works on the tallies
     tally: Counter[tuple[str, int | None, bool | None, int]] = Counter()
     taken_by: dict[tuple[str, int | None], list[float]] = defaultdict(list)
-    for kind, at, met, taken, by_id in session.execute(responses):
-        tally[(kind, by_id, met, bisect_right(midnights, at) - 1)] += 1
-        if taken is not None:
-            taken_by[(kind, by_id)].append(taken)
+    # in chunks: a driver's fetchmany costs a fraction of row-by-row fetches (psycopg ~5 µs a row)
+    for chunk in session.execute(responses).partitions(FETCH_CHUNK):
+        for kind, at, met, taken, by_id in chunk:
+            tally[(kind, by_id, met, bisect_right(midnights, at) - 1)] += 1
+            if taken is not None:
+                taken_by[(kind, by_id)].append(taken)
 
     counts: dict[str, list[int]] = {kind: [0, 0, 0] for kind in KINDS}  # responses, met, missed
     per_day = [[0, 0, 0] for _ in days]

@@ -62,7 +62,9 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 
 def test_json_for_a_range(setup: list[str]) -> None:
-    code, out, err = invoke("report", "--from", "2026-03-10", "--to", "2026-03-10", "--json", *setup)
+    code, out, err = invoke(
+        "report", "--from", "2026-03-10", "--to", "2026-03-10", "--json", *setup
+    )
     assert code == 0, err
     record = json.loads(out)
     assert (record["from"], record["to"], record["zone"]) == (

@@ -64,9 +64,10 @@ def report_command(
     shiftdesk report --days 7 --json
     shiftdesk report --from 2026-11-01 --to 2026-11-30 --csv > november.csv
     """
+    from models.calendar import BusinessCalendar
     from models.db import StoreError, StoreUnavailable
     from models.report import ReportError, report_days, report_record, report_text, sla_report
-    from models.work import sla_policy
+    from models.sla import SlaPolicy
 
     if as_json and as_csv:
         fail("choose one of --json and --csv", EX_USAGE)
@@ -84,7 +85,8 @@ def report_command(
     except ReportError as exc:
         fail(str(exc), EX_USAGE)
         return
-    policy = sla_policy(config)
+    # (not models.work's sla_policy: that module pulls in the outbox and mail stack)
+    policy = SlaPolicy(BusinessCalendar.from_config(config.calendar, now=now), config.sla)
     with opened_store() as store:
         try:
             with store.session() as session:
