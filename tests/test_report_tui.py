@@ -115,7 +115,8 @@ def test_carried_forward() -> None:
     assert carried_forward([None, None]) == []
 
 
-def test_reports_snapshot(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_reports_snapshot(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     store = Store(f"sqlite:///{tmp_path / 'snap.db'}")
     app = _app(store)
 
@@ -125,4 +126,4 @@ def test_reports_snapshot(snap_compare, tmp_path: Path) -> None:  # type: ignore
         await until(pilot, lambda: isinstance(app.screen, ReportsScreen) and app.screen.loads > 0)
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=(120, 40), run_before=open_report)
+    assert snap_compare(app, terminal_size=size, run_before=open_report)
