@@ -107,7 +107,7 @@ def first_response_minutes(ticket: Ticket, at: float, config: Config) -> float:
     calendar) for a standard ticket, wall minutes for an emergency."""
     if ticket.kind == TicketKind.EMERGENCY:
         return max(0.0, at - ticket.received_at) / 60.0
-    return sla_policy(config).calendar.elapsed(ticket.received_at, at) / 60.0
+    return max(0.0, sla_policy(config).calendar.elapsed(ticket.received_at, at)) / 60.0
 
 
 def _judge_first_response(ticket: Ticket, config: Config) -> None:
