@@ -2,7 +2,8 @@
 store of 20k and 100k tickets received over the last 30 days, ~85 % of them answered (their first
 response recorded as `models.work` records it: deadline, minutes on the ticket's clock,
 technician; ~12 % late). SQLite by default, `--pg URL` on PostgreSQL (a scratch database is made
-and dropped). Also `shiftdesk report --json` end to end (process start included).
+and dropped). Also `shiftdesk report --json` end to end (process start included), next to
+`shiftdesk oncall --json` on the same store for scale.
 
     .venv/bin/python bench/report_bench.py [--tickets 20000 100000] [--runs 15] [--pg URL]
 """
@@ -177,13 +178,23 @@ def main() -> None:
                     capture_output=True,
                 )
                 cli = time.perf_counter() - started
+                # the same process start and store opening without the report, for scale
+                started = time.perf_counter()
+                subprocess.run(
+                    [*command(), "oncall", "--json", "--db", url],
+                    env=clean_env(),
+                    check=True,
+                    capture_output=True,
+                )
+                baseline = time.perf_counter() - started
             finally:
                 if args.pg:
                     _drop_database(url, args.pg)
         print(
             f"{count:>7} tickets ({answered} answered, {report.breaches} breaches): "
             f"report p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; "
-            f"`shiftdesk report --json` {cli * 1000:.0f} ms; setup {setup:.1f} s"
+            f"`shiftdesk report --json` {cli * 1000:.0f} ms (`shiftdesk oncall --json` on the "
+            f"same store: {baseline * 1000:.0f} ms); setup {setup:.1f} s"
         )
 
 
