@@ -13,17 +13,8 @@ from models import actions, calls, work
 from models.actions import Actor
 from models.config import CalendarConfig, Config, SlaConfig, SmtpConfig
 from models.db import Store
-from models.report import (
-    ReportError,
-    SlaReport,
-    percentile,
-    report_days,
-    report_record,
-    report_rows,
-    report_text,
-    sla_report,
-    sparkline,
-)
+from models.report import ReportError, SlaReport, percentile, report_days, sla_report
+from models.report_output import report_record, report_rows, report_text, sparkline
 from models.tables import Technician, Ticket, TicketKind
 
 ALICE = Actor("alice@example.com", "Alice")

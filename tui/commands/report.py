@@ -66,7 +66,8 @@ def report_command(
     """
     from models.calendar import BusinessCalendar
     from models.db import StoreError, StoreUnavailable
-    from models.report import ReportError, report_days, report_record, report_text, sla_report
+    from models.report import ReportError, report_days, sla_report
+    from models.report_output import report_record, report_rows, report_text
     from models.sla import SlaPolicy
 
     if as_json and as_csv:
@@ -107,8 +108,6 @@ def report_command(
     if as_json:
         echo_json(report_record(report))
     elif as_csv:
-        from models.report import report_rows
-
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerows(report_rows(report))
     else:

@@ -16,14 +16,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
-from models.report import (
-    SlaReport,
-    minutes_text,
-    percent_text,
-    report_days,
-    sla_report,
-    trend_values,
-)
+from models.report import SlaReport, report_days, sla_report
+from models.report_output import minutes_text, percent_text, trend_values
 from models.sanitize import safe_line
 from models.work import sla_policy
 
