@@ -283,7 +283,9 @@ def log_call(
         if called_at < ticket.received_at:
             raise ActionError(f"the call is before #{number} was received")
         me = technician_for(session, actor)
-        first = counts_as_first_response and _record_first_response(ticket, called_at, config)
+        first = counts_as_first_response and _record_first_response(
+            ticket, called_at, config, me.id
+        )
         if first:
             ticket.status = TicketStatus.ANSWERED
             ticket.waiting_since = None

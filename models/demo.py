@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from models.actions import ActionError, Actor, audit, insert_ticket, mark_changed, technician_for
 from models.calendar import BusinessCalendar
+from models.config import Config
 from models.db import Store
 from models.search import sqlite_bulk_load
 from models.tables import (
@@ -42,6 +43,7 @@ from models.tables import (
     TicketStatus,
     table_of,
 )
+from models.work import first_response_deadline, first_response_minutes, sla_policy
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -505,10 +507,16 @@ def populate(
     now: float,
     me: Actor | None = None,
     signature: bool = False,
+    history_days: int = 0,
+    config: Config | None = None,
 ) -> None:
     """A demo store: every ticket stage, relative to `now`, and canned replies; with
-    `signature`, `me` gets a signature (`shiftdesk demo`; the tests' editor starts empty)."""
+    `signature`, `me` gets a signature (`shiftdesk demo`; the tests' editor starts empty); with
+    `history_days`, that many days of answered and closed tickets before it too (a few of them
+    late), for the SLA report. The history is numbered after the live stages, so the live queue is
+    the same with or without it."""
     rng = random.Random(seed)
+    config = config or Config()
     with store.transaction() as session:
         world = build_world(session, rng, now)
         techs = [technician_for(session, t) for t in [*TECHNICIANS, *([me] if me else [])]]
@@ -603,8 +611,7 @@ def populate(
                         "from the time of the error?",
                     )
                 )
-                ticket.first_response_at = answered_at
-                ticket.first_response_met = True
+                _answer(ticket, answered_at, tech, config)
                 ticket.status = TicketStatus.ANSWERED
                 ticket.waiting_since = None
                 audit(session, number, Actor(tech.email), "reply", answered_at, first=True)
@@ -671,6 +678,85 @@ def populate(
                         reason="work_finished",
                     )
             mark_changed(session, number, now)
+        if history_days > 0:
+            _history(session, random.Random(seed + 1), now, history_days, world, techs, config)
+
+
+def _answer(ticket: Ticket, at: float, tech: Technician, config: Config) -> None:
+    """The first response as `models.work` records it: when, by whom, measured against what."""
+    ticket.first_response_at = at
+    ticket.first_response_by_id = tech.id
+    deadline = first_response_deadline(ticket, config)
+    ticket.first_response_deadline = deadline
+    ticket.first_response_minutes = first_response_minutes(ticket, at, config)
+    ticket.first_response_met = at <= deadline
+
+
+def _history(
+    session: Session,
+    rng: random.Random,
+    now: float,
+    days: int,
+    world: DemoWorld,
+    techs: list[Technician],
+    config: Config,
+) -> None:
+    """`days` days of answered, closed tickets: about one in six answered late."""
+    calendar = sla_policy(config).calendar
+    for days_ago in range(days, 0, -1):
+        day_start = now - days_ago * DAY
+        weekend = calendar.local_date(day_start).weekday() >= 5
+        for _ in range(rng.randint(0, 2) if weekend else rng.randint(3, 8)):
+            received = day_start + rng.uniform(0, DAY)
+            emergency = rng.random() < 0.1
+            if emergency:
+                subject, body = rng.choice(EMERGENCY_ISSUES)
+                late = rng.random() < 0.2
+                answered = received + 60 * (rng.uniform(62, 150) if late else rng.uniform(4, 55))
+            else:
+                subject, body = _ticket_text(rng, session, None)
+                late = rng.random() < 0.15
+                minutes = rng.uniform(250, 900) if late else rng.triangular(8, 235, 60)
+                answered = calendar.deadline(received, minutes * 60)
+            if answered > now - 2 * HOUR:
+                continue
+            customer_id, basis, license_id = rng.choice(world.entitled)
+            customer = session.get(Customer, customer_id)
+            assert customer is not None
+            ticket = insert_ticket(
+                session,
+                subject=subject,
+                requester_email=customer.email,
+                received_at=received,
+                body=body,
+                kind=TicketKind.EMERGENCY if emergency else TicketKind.STANDARD,
+                customer_id=customer_id,
+                license_id=license_id,
+                entitlement=Entitlement.PURCHASE if emergency else basis,
+            )
+            number = ticket.number
+            assert number is not None
+            tech = rng.choice(techs)
+            session.add(
+                Message(
+                    ticket_number=number,
+                    direction=MessageDirection.OUT,
+                    author=tech.email,
+                    technician_id=tech.id or 0,
+                    created_at=answered,
+                    subject=f"Re: [#{number}] {subject}",
+                    body="Thanks, we are on it. Could you send the log from the time of the error?",
+                )
+            )
+            _answer(ticket, answered, tech, config)
+            ticket.assignee_id = tech.id
+            ticket.status = TicketStatus.CLOSED
+            ticket.waiting_since = None
+            ticket.closed_at = min(now - HOUR, answered + rng.uniform(2, 48) * HOUR)
+            ticket.updated_at = ticket.closed_at
+            audit(session, number, Actor(tech.email), "reply", answered, first=True)
+            audit(session, number, Actor(tech.email), "close", ticket.closed_at)
+            mark_changed(session, number, now)
 
 
 class ArrivalStream:
@@ -729,10 +815,13 @@ def seed_bulk(
     seed: int = 3,
     batch: int = 5000,
     replies: int = 0,
+    in_arrival_order: bool = False,
 ) -> int:
     """Fill a store with `tickets` open tickets for load tests (core executemany, batched);
     `replies` more messages per ticket (alternating customer and technician; the search bench
-    uses 2, for 3 messages a ticket; each names a rare INC<number> reference)."""
+    uses 2, for 3 messages a ticket; each names a rare INC<number> reference).
+    `in_arrival_order`: numbers follow the arrival times, as in a real store (by default arrivals
+    are random over the 30 days, which scatters a time range over the whole table)."""
     rng = random.Random(seed)
     with store.transaction() as session:
         existing = session.execute(select(col(Customer.id), col(Customer.email))).all()
@@ -754,6 +843,8 @@ def seed_bulk(
                 number = first + i
                 customer_id, email = existing[rng.randrange(len(existing))]
                 received = now - rng.uniform(0, 30 * DAY)
+                if in_arrival_order:  # (the draw above still keeps the same random sequence)
+                    received = now - 30 * DAY * (1 - (made + i + 0.5) / tickets)
                 emergency = rng.random() < 0.03
                 subject, body = ISSUES[rng.randrange(len(ISSUES))]
                 subject = subject.format(v="9.4.2")

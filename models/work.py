@@ -102,12 +102,33 @@ def first_response_deadline(ticket: Ticket, config: Config) -> float:
     return sla_policy(config).deadline(kind, ticket.received_at)
 
 
-def _record_first_response(ticket: Ticket, at: float, config: Config) -> bool:
+def first_response_minutes(ticket: Ticket, at: float, config: Config) -> float:
+    """How long the first response took on the ticket's clock: business minutes (the SLA
+    calendar) for a standard ticket, wall minutes for an emergency."""
+    if ticket.kind == TicketKind.EMERGENCY:
+        return max(0.0, at - ticket.received_at) / 60.0
+    return max(0.0, sla_policy(config).calendar.elapsed(ticket.received_at, at)) / 60.0
+
+
+def _judge_first_response(ticket: Ticket, config: Config) -> None:
+    """Store the verdict with what it was measured against (deadline, minutes on the ticket's
+    clock): the SLA report reads these, never today's config."""
+    assert ticket.first_response_at is not None
+    deadline = first_response_deadline(ticket, config)
+    ticket.first_response_deadline = deadline
+    ticket.first_response_minutes = first_response_minutes(ticket, ticket.first_response_at, config)
+    ticket.first_response_met = ticket.first_response_at <= deadline
+
+
+def _record_first_response(
+    ticket: Ticket, at: float, config: Config, technician_id: int | None
+) -> bool:
     """Stop the first-response clock if it still runs; True when this was the first."""
     if ticket.first_response_at is not None:
         return False
     ticket.first_response_at = at
-    ticket.first_response_met = at <= first_response_deadline(ticket, config)
+    ticket.first_response_by_id = technician_id
+    _judge_first_response(ticket, config)
     return True
 
 
@@ -231,7 +252,7 @@ def _send_reply(
         references=references,
         rfc_message_id=rfc_message_id,
     )
-    first = answers and _record_first_response(ticket, at, config)
+    first = answers and _record_first_response(ticket, at, config, me.id)
     if answers:
         ticket.status = TicketStatus.ANSWERED
         ticket.waiting_since = None
@@ -484,9 +505,8 @@ def reclassify(
         ticket.refund_requested = True
         verdict_before = ticket.first_response_met
         if ticket.first_response_at is not None:
-            ticket.first_response_met = ticket.first_response_at <= first_response_deadline(
-                ticket, config
-            )
+            # re-measured on the standard clock now, and stored: the report keeps this verdict
+            _judge_first_response(ticket, config)
         audit(
             session,
             number,

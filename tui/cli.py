@@ -241,6 +241,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "canned": ("tui.commands.canned", "canned_group"),
     "signature": ("tui.commands.canned", "signature_group"),
     "keys": ("tui.commands.keys", "keys_command"),
+    "report": ("tui.commands.report", "report_command"),
 }
 
 

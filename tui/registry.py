@@ -400,6 +400,16 @@ COMMANDS: tuple[Command, ...] = (
         footer=True,
     ),
     Command(
+        "app.report",
+        "S",
+        "report",
+        "SLA report",
+        "SLA report: first responses met (standard / emergency), median and p90, breaches, per "
+        "technician, 30-day trend",
+        APP,
+        title="SLA report",
+    ),
+    Command(
         "app.help",
         "question_mark",
         "help",

@@ -68,7 +68,7 @@ def build_context(
         from models.demo import give_demo_signature, has_world, populate
 
         if not has_world(store):  # a new store, or the server's migrated empty template
-            populate(store, now=clock(), me=actor, signature=True)
+            populate(store, now=clock(), me=actor, signature=True, history_days=30, config=config)
         else:
             with store.transaction() as session:  # a viewer joining a shared world
                 give_demo_signature(technician_for(session, actor))

@@ -549,6 +549,11 @@ class QueueScreen(Screen[None]):
 
         self.app.push_screen(HelpScreen())
 
+    def action_report(self) -> None:
+        from tui.screens.reports import ReportsScreen
+
+        self.app.push_screen(ReportsScreen())
+
     async def action_quit(self) -> None:
         self.app.exit()
 
