@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from models.db import Store, normalize_url
+from models.store.db import Store, normalize_url
 from tests.cli_fuzz_support import fuzz
 
 

@@ -53,9 +53,9 @@ def seed(url: str, customers: int = 2000, tickets: int = 20000) -> World:
 
     from sqlalchemy import select
 
-    from models.db import Store
-    from models.demo import build_world, seed_bulk
-    from models.tables import Customer, License
+    from models.demo.demo import build_world, seed_bulk
+    from models.store.db import Store
+    from models.store.tables import Customer, License
 
     store = Store(url)
     now = time.time()
@@ -243,7 +243,7 @@ def main() -> None:
 def _admin(server: str):  # type: ignore[no-untyped-def]
     from sqlalchemy import create_engine
 
-    from models.db import normalize_url
+    from models.store.db import normalize_url
 
     return create_engine(normalize_url(server), isolation_level="AUTOCOMMIT")
 
@@ -252,7 +252,7 @@ def _scratch_database(server: str) -> str:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    from models.db import normalize_url
+    from models.store.db import normalize_url
 
     name = f"shiftdesk_bench_{os.getpid()}"
     engine = _admin(server)

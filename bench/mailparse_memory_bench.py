@@ -1,6 +1,6 @@
 """Peak memory and time of the gateway on hostile message shapes (goal: <= 300 MB peak RSS for
 the worst, whatever the shape). Each shape is built, written to a file and handed to a fresh
-Python process that runs the gateway (`models.intake.gate`) into a scratch SQLite store; the
+Python process that runs the gateway (`models.mail.intake.gate`) into a scratch SQLite store; the
 child reports its own peak RSS (`ru_maxrss`) and the time `gate` took.
 
     .venv/bin/python bench/mailparse_memory_bench.py [--size 25] [--only NAME]
@@ -124,9 +124,9 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
 CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[3])
-from models.config import Config
-from models.db import Store
-from models.intake import gate
+from models.policy.config import Config
+from models.store.db import Store
+from models.mail.intake import gate
 store = Store(sys.argv[2])
 raw = open(sys.argv[1], "rb").read()
 started = time.perf_counter()

@@ -99,8 +99,8 @@ class PtyConsole:
 
 ARRIVER = """
 import sys, time
-from models import actions
-from models.db import Store
+from models.desk import actions
+from models.store.db import Store
 store = Store(sys.argv[1])
 for line in sys.stdin:
     number = actions.create_ticket(store, subject="EMERGENCY: bench " + line.strip(),
@@ -111,7 +111,7 @@ for line in sys.stdin:
 
 
 def measure(url: str, arrivals: int, workdir: Path) -> list[float]:
-    from models.db import Store
+    from models.store.db import Store
 
     Store(url).dispose()  # migrated before the console starts
     console = PtyConsole(url, workdir)

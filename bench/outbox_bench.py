@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiosmtpd.controller import Controller
 
-from models import actions, work
-from models.actions import Actor
-from models.config import Config, SmtpConfig
-from models.db import Store
-from models.outbox import deliver_all_due, outbox_status
+from models.desk import actions, work
+from models.desk.actions import Actor
+from models.mail.outbox import deliver_all_due, outbox_status
+from models.policy.config import Config, SmtpConfig
+from models.store.db import Store
 
 
 class Counter:

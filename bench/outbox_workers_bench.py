@@ -38,8 +38,8 @@ from bench.mailgate_bench import _drop_database, _scratch_database  # noqa: E402
 QUEUE = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from models.db import Store
-from models.outbox import enqueue
+from models.store.db import Store
+from models.mail.outbox import enqueue
 store = Store(sys.argv[2])
 with store.transaction() as s:
     for n in range(int(sys.argv[3])):
@@ -52,10 +52,10 @@ WORKER = """
 import asyncio, sys, time
 sys.path.insert(0, sys.argv[1])
 from sqlalchemy import func, select
-from models import outbox
-from models.config import SmtpConfig
-from models.db import Store
-from models.tables import OutboxEntry
+from models.mail import outbox
+from models.policy.config import SmtpConfig
+from models.store.db import Store
+from models.store.tables import OutboxEntry
 outbox.LEASE_EXTRA_SECONDS = 0.0
 url, port, timeout, batch = sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 smtp = SmtpConfig(host="127.0.0.1", port=port, from_address="s@bench.example",

@@ -30,13 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.mailgate_bench import _drop_database, _scratch_database  # noqa: E402
-from models import presence  # noqa: E402
-from models.actions import Actor  # noqa: E402
-from models.changes import ChangeFeed  # noqa: E402
-from models.db import Store  # noqa: E402
-from models.demo import seed_bulk  # noqa: E402
-from models.detail import ticket_detail  # noqa: E402
-from models.queue import load_rows  # noqa: E402
+from models.demo.demo import seed_bulk  # noqa: E402
+from models.desk import presence  # noqa: E402
+from models.desk.actions import Actor  # noqa: E402
+from models.desk.detail import ticket_detail  # noqa: E402
+from models.desk.queue import load_rows  # noqa: E402
+from models.store.changes import ChangeFeed  # noqa: E402
+from models.store.db import Store  # noqa: E402
 
 READER = Actor("reader@shiftdesk.example", "Reader")
 VIEWER = Actor("viewer@shiftdesk.example", "Viewer")

@@ -29,8 +29,8 @@ ROW = re.compile(rb"#\d+ ")
 def seed(path: Path, tickets: int, worst: bool) -> None:
     from sqlalchemy import text
 
-    from models.db import Store
-    from models.demo import seed_bulk
+    from models.demo.demo import seed_bulk
+    from models.store.db import Store
 
     store = Store(f"sqlite:///{path}")
     now = time.time()

@@ -1,6 +1,6 @@
 """Reply latency with 100,000 tickets in the store.
 
-Seeds the tickets in bulk (models.demo.seed_bulk: core executemany), then times `work.reply`
+Seeds the tickets in bulk (models.demo.demo.seed_bulk: core executemany), then times `work.reply`
 from call to commit on random open tickets, and the reply plus re-reading the detail pane's read
 model (`ticket_detail`), which is what the TUI does after ctrl+s. Goal: <= 100 ms.
 
@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import select
 from sqlmodel import col
 
-from models import detail, work
-from models.actions import Actor
-from models.config import Config
-from models.db import Store
-from models.demo import seed_bulk
-from models.tables import Ticket
+from models.demo.demo import seed_bulk
+from models.desk import detail, work
+from models.desk.actions import Actor
+from models.policy.config import Config
+from models.store.db import Store
+from models.store.tables import Ticket
 
 
 def percentile(values: list[float], share: float) -> float:

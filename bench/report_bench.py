@@ -1,6 +1,6 @@
-"""SLA report figures: the time to compute the 30-day report (`models.report.sla_report`) on a
+"""SLA report figures: the time to compute the 30-day report (`models.desk.report.sla_report`) on a
 store of 20k and 100k tickets received over the last 30 days, ~85 % of them answered (their first
-response recorded as `models.work` records it: deadline, minutes on the ticket's clock,
+response recorded as `models.desk.work` records it: deadline, minutes on the ticket's clock,
 technician; ~12 % late). SQLite by default, `--pg URL` on PostgreSQL (a scratch database is made
 and dropped). Also `shiftdesk report --json` end to end (process start included), next to
 `shiftdesk oncall --json` on the same store for scale.
@@ -30,7 +30,7 @@ from _cli import clean_env, command  # noqa: E402
 def _scratch_database(server: str) -> str:
     from sqlalchemy import create_engine, text
 
-    from models.db import normalize_url
+    from models.store.db import normalize_url
 
     name = f"report_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(normalize_url(server), isolation_level="AUTOCOMMIT")
@@ -43,7 +43,7 @@ def _scratch_database(server: str) -> str:
 def _drop_database(url: str, server: str) -> None:
     from sqlalchemy import create_engine, text
 
-    from models.db import normalize_url
+    from models.store.db import normalize_url
 
     admin = create_engine(normalize_url(server), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -52,15 +52,15 @@ def _drop_database(url: str, server: str) -> None:
 
 
 def answer_most(store: object, now: float, seed: int = 5) -> int:
-    """Record a first response on ~85 % of the seeded tickets, as models.work would have."""
+    """Record a first response on ~85 % of the seeded tickets, as models.desk.work would have."""
     from sqlalchemy import bindparam, select, update
 
-    from models.actions import technician_for
-    from models.config import Config
-    from models.db import Store
-    from models.demo import TECHNICIANS
-    from models.tables import Ticket, table_of
-    from models.work import sla_policy
+    from models.demo.demo import TECHNICIANS
+    from models.desk.actions import technician_for
+    from models.desk.work import sla_policy
+    from models.policy.config import Config
+    from models.store.db import Store
+    from models.store.tables import Ticket, table_of
 
     assert isinstance(store, Store)
     rng = random.Random(seed)
@@ -116,10 +116,10 @@ def answer_most(store: object, now: float, seed: int = 5) -> int:
 
 
 def time_report(store: object, now: float, runs: int) -> tuple[float, float, object]:
-    from models.config import Config
-    from models.db import Store
-    from models.report import report_days, sla_report
-    from models.work import sla_policy
+    from models.desk.report import report_days, sla_report
+    from models.desk.work import sla_policy
+    from models.policy.config import Config
+    from models.store.db import Store
 
     assert isinstance(store, Store)
     config = Config()
@@ -150,8 +150,8 @@ def main() -> None:
     parser.add_argument("--pg", metavar="URL", help="PostgreSQL server URL (scratch database)")
     args = parser.parse_args()
 
-    from models.db import Store
-    from models.demo import seed_bulk
+    from models.demo.demo import seed_bulk
+    from models.store.db import Store
 
     backend = "postgresql" if args.pg else "sqlite"
     print(f"backend {backend}, report over the last 30 days, {args.runs} runs each")
@@ -166,7 +166,7 @@ def main() -> None:
                 answered = answer_most(store, now)
                 setup = time.perf_counter() - started
                 p50, p95, report = time_report(store, now, args.runs)
-                from models.report import SlaReport
+                from models.desk.report import SlaReport
 
                 assert isinstance(report, SlaReport)
                 store.dispose()

@@ -1,5 +1,5 @@
-"""Search figures: p50/p95 of `models.search.search_numbers` for several query shapes on a store
-of 100k tickets with 300k messages (goal: <= 200 ms), SQLite by default, `--pg URL` on
+"""Search figures: p50/p95 of `models.store.search.search_numbers` for several query shapes on a
+store of 100k tickets with 300k messages (goal: <= 200 ms), SQLite by default, `--pg URL` on
 PostgreSQL (a scratch database is made and dropped). Also the seeding time, i.e. what the index
 triggers cost a bulk insert.
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 def _scratch_database(server: str) -> str:
     from sqlalchemy import create_engine, text
 
-    from models.db import normalize_url
+    from models.store.db import normalize_url
 
     name = f"search_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(normalize_url(server), isolation_level="AUTOCOMMIT")
@@ -38,7 +38,7 @@ def _scratch_database(server: str) -> str:
 def _drop_database(url: str, server: str) -> None:
     from sqlalchemy import create_engine, text
 
-    from models.db import normalize_url
+    from models.store.db import normalize_url
 
     admin = create_engine(normalize_url(server), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -50,7 +50,7 @@ def shapes(store: object) -> dict[str, str]:
     """One query of each shape, picked from the seeded data."""
     from sqlalchemy import text
 
-    from models.db import Store
+    from models.store.db import Store
 
     assert isinstance(store, Store)
     with store.session() as session:
@@ -89,9 +89,9 @@ def main() -> None:
     parser.add_argument("--pg", metavar="URL", help="PostgreSQL server URL (scratch database)")
     args = parser.parse_args()
 
-    from models.db import Store
-    from models.demo import seed_bulk
-    from models.search import search_numbers
+    from models.demo.demo import seed_bulk
+    from models.store.db import Store
+    from models.store.search import search_numbers
 
     workdir = Path(tempfile.mkdtemp(prefix="search-bench-"))
     url = _scratch_database(args.pg) if args.pg else f"sqlite:///{workdir / 'bench.db'}"

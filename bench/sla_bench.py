@@ -31,9 +31,9 @@ import businesstimedelta
 import holidays
 import pytz
 
-from models.calendar import BusinessCalendar
-from models.config import CalendarConfig, SlaConfig
-from models.sla import ClockKind, SlaPolicy
+from models.clock.calendar import BusinessCalendar
+from models.clock.sla import ClockKind, SlaPolicy
+from models.policy.config import CalendarConfig, SlaConfig
 
 ZONE_NAME = "America/New_York"
 BUDGET = 4 * 3600.0

@@ -1,7 +1,7 @@
 """A slow, obviously-correct reference model of the business calendar, written apart from
-models/calendar.py to check it: its own interval parsing, its own wall-time -> instant conversion
-(searching UTC offsets instead of zoneinfo's fold=0), and a sweep over +1/-1 events instead of
-merging and subtracting spans. Queries walk the resulting segments one by one.
+models/clock/calendar.py to check it: its own interval parsing, its own wall-time -> instant
+conversion (searching UTC offsets instead of zoneinfo's fold=0), and a sweep over +1/-1 events
+instead of merging and subtracting spans. Queries walk the resulting segments one by one.
 """
 
 from __future__ import annotations

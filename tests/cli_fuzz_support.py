@@ -26,9 +26,9 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from models import actions
-from models.db import Store
-from tui.cli import main
+from models.desk import actions
+from models.store.db import Store
+from tui.cli.core import main
 
 ALLOWED_EXITS = {0, 1, 2, 65, 75}
 # commands whose failure is documented as a report of several lines (one per bad row), and

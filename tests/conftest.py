@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from models.db import Store, normalize_url
+from models.store.db import Store, normalize_url
 
 PG_URL = os.environ.get("SHIFTDESK_TEST_PG_URL")
 PG_SKIP_REASON = "PostgreSQL tests need SHIFTDESK_TEST_PG_URL (set by .ci/run)"

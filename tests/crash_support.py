@@ -30,9 +30,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from models import actions
-from models.db import Store
-from models.tables import AuditEvent, ChangeLog, Message, OutboxEntry, Rsaa, Ticket
+from models.desk import actions
+from models.store.db import Store
+from models.store.tables import AuditEvent, ChangeLog, Message, OutboxEntry, Rsaa, Ticket
 
 ROOT = Path(__file__).resolve().parent.parent
 OPS = ("take", "note", "reply", "close", "reopen", "rsaa")
@@ -40,7 +40,7 @@ TECHNICIANS = ("ana@support.example", "ben@support.example")
 
 WORKER = r"""
 import random, sys
-from tui.cli import main
+from tui.cli.core import main
 
 url, config, tag, seed, *tickets = sys.argv[1:]
 rng = random.Random(int(seed))

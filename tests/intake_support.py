@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from email.message import EmailMessage
 
-from models.config import Config
-from models.db import Store
-from models.tables import (
+from models.policy.config import Config
+from models.store.db import Store
+from models.store.tables import (
     Customer,
     CustomerAddress,
     HostedSubscription,

@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from models import actions, calls, work
-from models.actions import ActionError, Actor, Conflict, NotFound
-from models.config import Config, SmtpConfig
-from models.db import Store
-from models.detail import ticket_detail
-from models.tables import (
+from models.desk import actions, calls, work
+from models.desk.actions import ActionError, Actor, Conflict, NotFound
+from models.desk.detail import ticket_detail
+from models.desk.triage import schedule_appointment
+from models.policy.config import Config, SmtpConfig
+from models.store.db import Store
+from models.store.tables import (
     Appointment,
     AuditEvent,
     Customer,
@@ -29,7 +30,6 @@ from models.tables import (
     TicketKind,
     TicketStatus,
 )
-from models.triage import schedule_appointment
 
 ALICE = Actor("alice@example.com", "Alice")
 BOB = Actor("bob@example.com", "Bob")
@@ -750,7 +750,7 @@ def test_history_lines_are_sentences(store: Store) -> None:
 def test_each_kind_of_event_reads_as_a_sentence(
     action: str, detail: dict[str, object], sentence: str
 ) -> None:
-    from models.detail import describe_event
+    from models.desk.detail import describe_event
 
     assert describe_event("a@x", action, detail, "America/Phoenix") == sentence
 

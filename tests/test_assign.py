@@ -1,4 +1,4 @@
-"""Assign / unassign (models.actions.assign) and presence (models.presence), on SQLite and
+"""Assign / unassign (models.desk.actions.assign) and presence (models.desk.presence), on SQLite and
 PostgreSQL: one transaction each, known technicians only, a colleague's ticket only with
 take_over, an audit sentence; presence rows expire and are cleaned up."""
 
@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from models import actions, presence
-from models.actions import (
+from models.desk import actions, presence
+from models.desk.actions import (
     ActionError,
     Actor,
     AssignedElsewhere,
@@ -20,10 +20,10 @@ from models.actions import (
     NotFound,
     UnknownTechnician,
 )
-from models.changes import ChangeFeed
-from models.db import Store
-from models.detail import ticket_detail
-from models.tables import AuditEvent, ChangeLog, Presence, Technician, Ticket
+from models.desk.detail import ticket_detail
+from models.store.changes import ChangeFeed
+from models.store.db import Store
+from models.store.tables import AuditEvent, ChangeLog, Presence, Technician, Ticket
 
 ANA = Actor("ana@example.com", "Ana Lee")
 BOB = Actor("bob@example.com", "Bob Stone")

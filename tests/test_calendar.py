@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from models.calendar import BusinessCalendar
-from models.config import CalendarConfig, ConfigError
+from models.clock.calendar import BusinessCalendar
+from models.policy.config import CalendarConfig, ConfigError
 from tests.calendar_model import WEEKDAY_KEYS, ModelCalendar
 
 PHOENIX = zoneinfo.ZoneInfo("America/Phoenix")

@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from models import canned
-from models.actions import Actor, NotFound
-from models.canned import (
+from models.desk import canned
+from models.desk.actions import Actor, NotFound
+from models.desk.canned import (
     CannedConflict,
     CannedExists,
     CannedInvalid,
@@ -28,8 +28,8 @@ from models.canned import (
     remove_canned,
     render,
 )
-from models.db import Store
-from models.tables import AuditEvent, CannedReply
+from models.store.db import Store
+from models.store.tables import AuditEvent, CannedReply
 
 ANA = Actor("ana@example.com", "Ana Lima")
 BOB = Actor("bob@example.com")
@@ -256,9 +256,9 @@ def test_with_signature_appends_once() -> None:
 
 
 def test_the_deadline_never_promises_a_past_time() -> None:
-    from models.calendar import BusinessCalendar
-    from models.config import Config
-    from models.sla import SlaPolicy
+    from models.clock.calendar import BusinessCalendar
+    from models.clock.sla import SlaPolicy
+    from models.policy.config import Config
 
     config = Config()
     policy = SlaPolicy(BusinessCalendar.from_config(config.calendar), config.sla)
@@ -270,7 +270,7 @@ def test_the_deadline_never_promises_a_past_time() -> None:
 
 
 def test_the_demo_canned_replies_pass_the_checks() -> None:
-    from models.demo import DEMO_CANNED
+    from models.demo.demo import DEMO_CANNED
 
     for name, body in DEMO_CANNED:
         assert canned.check_name(name) == name

@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from models import actions
-from models.db import Store
-from models.detail import ticket_detail
-from models.tables import AuditEvent, CannedReply
-from tui.cli import main
+from models.desk import actions
+from models.desk.detail import ticket_detail
+from models.store.db import Store
+from models.store.tables import AuditEvent, CannedReply
+from tui.cli.core import main
 
 T0 = 1_773_158_400.0
 

@@ -9,18 +9,18 @@ from sqlalchemy import delete, update
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from models.canned import (
+from models.desk.canned import (
     deadline_text,
     reply_deadline,
     set_signature,
     signature_block,
     variables_for,
 )
-from models.config import Config
-from models.db import Store
-from models.detail import ticket_detail
-from models.tables import CannedReply, Customer, Ticket
-from models.work import load_draft
+from models.desk.detail import ticket_detail
+from models.desk.work import load_draft
+from models.policy.config import Config
+from models.store.db import Store
+from models.store.tables import CannedReply, Customer, Ticket
 from tests.tui_support import FROZEN_NOW, ME, make_app, ready, settle, until
 from tui.app import ShiftdeskApp
 from tui.context import AppContext
@@ -177,7 +177,7 @@ async def test_text_typed_before_the_ticket_loads_gets_the_signature_below(
 
 
 def test_rank_matches_names_first_then_every_word_of_the_text() -> None:
-    from models.canned import CannedInfo
+    from models.desk.canned import CannedInfo
 
     replies = [
         CannedInfo(1, "Phone call declined", "We keep working by email.", None, 0.0, 1),

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from models import actions
-from models.db import Store
-from models.detail import ticket_detail
-from tui.cli import main
+from models.desk import actions
+from models.desk.detail import ticket_detail
+from models.store.db import Store
+from tui.cli.core import main
 
 T0 = 1_773_158_400.0
 

@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from models import actions
-from models.db import Store
-from models.tables import Customer
-from tui.cli import main
+from models.desk import actions
+from models.store.db import Store
+from models.store.tables import Customer
+from tui.cli.core import main
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_700_000_000.0
@@ -397,7 +397,7 @@ def test_the_default_store_is_private_whatever_the_umask(tmp_path: Path) -> None
         env.pop(key, None)
     script = (
         "import os, sys; os.umask(0o002); sys.argv = ['shiftdesk', 'seed', '--tickets', '2'];"
-        "from tui.cli import main; main()"
+        "from tui.cli.core import main; main()"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from models import actions
-from models.db import Store
-from models.tables import Customer, OutboxEntry, Rsaa, Ticket, TicketKind
-from models.triage import schedule_appointment
-from tui.cli import main
+from models.desk import actions
+from models.desk.triage import schedule_appointment
+from models.store.db import Store
+from models.store.tables import Customer, OutboxEntry, Rsaa, Ticket, TicketKind
+from tui.cli.core import main
 
 T0 = 1_773_158_400.0  # Tue 2026-03-10 16:00 UTC
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from models.config import (
+from models.policy.config import (
     CalendarConfig,
     Config,
     ConfigError,
@@ -86,12 +86,12 @@ def test_full_config(tmp_path: Path) -> None:
 
 def test_defaults_without_any_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("SHIFTDESK_CONFIG", raising=False)
-    monkeypatch.setattr("models.locations.config_file", lambda: tmp_path / "missing.toml")
+    monkeypatch.setattr("models.store.locations.config_file", lambda: tmp_path / "missing.toml")
     config = load_config()
     assert config == Config()
     assert config.calendar == CalendarConfig()
     assert config.calendar.timezone == "America/Phoenix"
-    assert config.calendar.holiday_country == "auto"  # the zone's country (models.zones)
+    assert config.calendar.holiday_country == "auto"  # the zone's country (models.clock.zones)
     assert config.sla.standard_seconds == 4 * 3600 and config.sla.emergency_seconds == 3600
 
 
@@ -100,7 +100,7 @@ def test_env_then_platformdirs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     env_file.write_text('technician = "env@example.com"\n', encoding="utf-8")
     dir_file = tmp_path / "dir.toml"
     dir_file.write_text('technician = "dir@example.com"\n', encoding="utf-8")
-    monkeypatch.setattr("models.locations.config_file", lambda: dir_file)
+    monkeypatch.setattr("models.store.locations.config_file", lambda: dir_file)
     monkeypatch.setenv("SHIFTDESK_CONFIG", str(env_file))
     assert load_config().technician == "env@example.com"
     monkeypatch.delenv("SHIFTDESK_CONFIG")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from models.db import Store
-from models.tables import Ticket
+from models.store.db import Store
+from models.store.tables import Ticket
 from tests.crash_support import Tally, check, make_store, probe, snapshot
 
 

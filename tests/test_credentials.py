@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.credentials import find_credential
+from models.policy.credentials import find_credential
 
 CAUGHT = [
     ("password: hunter2", "a password"),

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from models.calendar import BusinessCalendar
-from models.config import CalendarConfig
-from models.db import Store
-from models.demo import DEMO_MIN_AHEAD, DEMO_OPEN_OFFSET, demo_instant
-from models.detail import ticket_detail
+from models.clock.calendar import BusinessCalendar
+from models.demo.demo import DEMO_MIN_AHEAD, DEMO_OPEN_OFFSET, demo_instant
+from models.desk.detail import ticket_detail
+from models.policy.config import CalendarConfig
+from models.store.db import Store
 from tests.tui_support import FROZEN_NOW, make_app, ready, settle
-from tui.cli import main
+from tui.cli.core import main
 
 NEW_YORK = ZoneInfo("America/New_York")
 CALENDAR = BusinessCalendar.from_config(CalendarConfig(timezone="America/New_York"))

@@ -1,4 +1,4 @@
-"""models.entitlement: M&S date edges, the entitlement decision, notices, version order."""
+"""models.policy.entitlement: M&S date edges, the entitlement decision, notices, version order."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from types import SimpleNamespace as Row
 
 import pytest
 
-from models.entitlement import (
+from models.policy.entitlement import (
     add_months,
     entitlement_at,
     is_older,

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from models.actions import ActionError
-from models.db import Store
-from models.imports import add_purchase, import_purchases, import_rows
-from models.tables import (
+from models.desk.actions import ActionError
+from models.policy.imports import add_purchase, import_purchases, import_rows
+from models.store.db import Store
+from models.store.tables import (
     Customer,
     CustomerAddress,
     HostedSubscription,

@@ -12,11 +12,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from models.actions import ActionError, Actor
-from models.config import CompanyConfig, Config
-from models.db import Store
-from models.imports import add_purchase
-from models.intake import (
+from models.desk.actions import ActionError, Actor
+from models.desk.triage import accept_ticket, schedule_appointment
+from models.mail.intake import (
     Limits,
     Unusable,
     find_license_key,
@@ -25,7 +23,10 @@ from models.intake import (
     parse_message,
     receive,
 )
-from models.tables import (
+from models.policy.config import CompanyConfig, Config
+from models.policy.imports import add_purchase
+from models.store.db import Store
+from models.store.tables import (
     Appointment,
     Attachment,
     AuditEvent,
@@ -33,7 +34,6 @@ from models.tables import (
     OutboxEntry,
     Ticket,
 )
-from models.triage import accept_ticket, schedule_appointment
 from tests.intake_support import (
     ACTIVE_KEY,
     CONFIG,
@@ -476,7 +476,7 @@ def test_odd_text_stores_on_both_backends(store: Store) -> None:
 
 
 def test_phone_request_is_detected_at_intake(store: Store) -> None:
-    phone = pytest.importorskip("models.phone")
+    phone = pytest.importorskip("models.mail.phone")
     text = "Please call me at +1 555 0100, this is urgent."
     if not phone.detect_phone_request(text):
         pytest.skip("the detector does not flag this text")

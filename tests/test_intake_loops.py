@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from models.config import Config, SmtpConfig
-from models.db import Store
-from models.intake import IntakeResult, receive
-from models.outbox import build_email
-from models.tables import AuditEvent, OutboxEntry, Ticket
+from models.mail.intake import IntakeResult, receive
+from models.mail.outbox import build_email
+from models.policy.config import Config, SmtpConfig
+from models.store.db import Store
+from models.store.tables import AuditEvent, OutboxEntry, Ticket
 from tests.intake_support import CONFIG, RECEIVED, plain, seed
 
 STRANGER = "Pat Stranger <pat@nowhere.example>"
@@ -152,7 +152,7 @@ def test_our_autoreply_carries_auto_submitted_and_our_x_loop(store: Store) -> No
 
 
 def test_config_rejects_a_bad_cap(tmp_path: Path) -> None:
-    from models.config import ConfigError, load_config
+    from models.policy.config import ConfigError, load_config
 
     path = tmp_path / "config.toml"
     path.write_text("[smtp]\nautoreply_per_hour = -1\n")

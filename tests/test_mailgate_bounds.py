@@ -1,4 +1,4 @@
-"""The gateway's own MIME split (models.mailparse.split_message): bounded whatever the headers
+"""The gateway's own MIME split (models.mail.mailparse.split_message): bounded whatever the headers
 say, and reading ordinary and mutated mail exactly as the stdlib parser does."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import mailparse
-from models.limits import MAX_HEADER_FIELDS, MAX_MIME_DEPTH, MAX_MIME_PARTS
-from models.mailparse import Unusable, parse_message
+from models.mail import mailparse
+from models.mail.limits import MAX_HEADER_FIELDS, MAX_MIME_DEPTH, MAX_MIME_PARTS
+from models.mail.mailparse import Unusable, parse_message
 from tests.test_mailgate_fuzz import CORPUS, mutated
 
 HEAD = b"From: Mallory <mallory@attacker.example>\r\nSubject: shapes\r\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from models.db import Store
+from models.store.db import Store
 from tests.intake_support import plain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,8 +170,8 @@ def test_gateway_does_not_import_textual(db: str, tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "import tui.cli\n"
-        "r = CliRunner().invoke(tui.cli.main, ['mailgate', '--db', sys.argv[1]],"
+        "import tui.cli.core\n"
+        "r = CliRunner().invoke(tui.cli.core.main, ['mailgate', '--db', sys.argv[1]],"
         " input=open(sys.argv[2], 'rb').read())\n"
         "assert r.exit_code == 0, r.output\n"
         "assert 'textual' not in sys.modules, 'textual imported'\n"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from models.db import Store
-from models.queue import load_queue
+from models.desk.queue import load_queue
+from models.store.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGE = (
@@ -121,11 +121,11 @@ def test_the_client_loads_neither_the_orm_nor_textual_nor_the_parser(daemon: Pat
     code = (
         "import sys, io\n"
         "from click.testing import CliRunner\n"
-        "from tui.cli import main\n"
+        "from tui.cli.core import main\n"
         f"args = ['mailgate', '--socket', {str(daemon)!r}]\n"
         f"r = CliRunner().invoke(main, args, input={MESSAGE!r})\n"
         "assert r.exit_code == 0, r.output\n"
-        "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'textual', 'models.mailparse')"
+        "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'textual', 'models.mail.mailparse')"
         " if m in sys.modules]\n"
         "print(heavy); sys.exit(1 if heavy else 0)\n"
     )

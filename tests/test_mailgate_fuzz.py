@@ -1,5 +1,5 @@
-"""Fuzz the gateway with mutated messages: `models.intake.gate` (what `shiftdesk mailgate` runs)
-only ever answers 0, 65 or 75, never raises, never hits the unexpected-error path, and leaves
+"""Fuzz the gateway with mutated messages: `models.mail.intake.gate` (what `shiftdesk mailgate`
+runs) only ever answers 0, 65 or 75, never raises, never hits the unexpected-error path, and leaves
 the store consistent (every ticket has its first message)."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from models import mailparse
-from models.db import Store
-from models.intake import Limits, gate
-from models.mailparse import Unusable, parse_message
-from models.tables import Message, Ticket
+from models.mail import mailparse
+from models.mail.intake import Limits, gate
+from models.mail.mailparse import Unusable, parse_message
+from models.store.db import Store
+from models.store.tables import Message, Ticket
 from tests.intake_support import (
     CONFIG,
     alternative,

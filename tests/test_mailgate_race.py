@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from models import actions
-from models.db import Store
-from models.tables import Message, OutboxEntry, Ticket
+from models.desk import actions
+from models.store.db import Store
+from models.store.tables import Message, OutboxEntry, Ticket
 from tests.intake_support import CONFIG, plain
 
 RACES = 30
 
 
 def _worker(db_url: str, barrier: Barrier, tasks: Any, results: Any) -> None:
-    from models.intake import gate
+    from models.mail.intake import gate
 
     store = Store(db_url)
     while True:
@@ -90,7 +90,7 @@ def test_a_message_delivered_twice_at_once_is_stored_once(db_url: str) -> None:
 def _cap_worker(db_url: str, barrier: Barrier, tasks: Any, results: Any, cap: int) -> None:
     from dataclasses import replace
 
-    from models.intake import gate
+    from models.mail.intake import gate
 
     config = replace(CONFIG, smtp=replace(CONFIG.smtp, autoreply_per_hour=cap))
     store = Store(db_url)

@@ -14,12 +14,11 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from models import actions
-from models.actions import ActionError, Actor, Conflict
-from models.calendar import BusinessCalendar
-from models.config import CalendarConfig, ConfigError, SlaConfig, parse_config
-from models.db import Store
-from models.oncall import (
+from models.clock.calendar import BusinessCalendar
+from models.clock.sla import SlaPolicy
+from models.desk import actions
+from models.desk.actions import ActionError, Actor, Conflict
+from models.desk.oncall import (
     AlertTracker,
     acknowledge,
     alert_state,
@@ -30,9 +29,10 @@ from models.oncall import (
     strip_emergency_prefix,
     unacknowledged,
 )
-from models.queue import load_rows
-from models.sla import SlaPolicy
-from models.tables import AuditEvent, Message
+from models.desk.queue import load_rows
+from models.policy.config import CalendarConfig, ConfigError, SlaConfig, parse_config
+from models.store.db import Store
+from models.store.tables import AuditEvent, Message
 
 NOW = 1_780_000_000.0
 ME = Actor("alex@shiftdesk.example", "Alex Rivera")
@@ -125,7 +125,7 @@ def test_schedule_new_repeat_points_breach_and_stop(sqlite_store: Store) -> None
 
 
 def test_already_acknowledged_or_answered_never_alerts(sqlite_store: Store) -> None:
-    from models.work import reply
+    from models.desk.work import reply
 
     acked = new_emergency(sqlite_store)
     acknowledge(sqlite_store, acked, ME, at=NOW + 1)
@@ -139,7 +139,7 @@ def test_already_acknowledged_or_answered_never_alerts(sqlite_store: Store) -> N
 
 
 def test_first_response_ends_alerting(sqlite_store: Store) -> None:
-    from models.work import reply
+    from models.desk.work import reply
 
     number = new_emergency(sqlite_store)
     t = tracker()

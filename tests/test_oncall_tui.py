@@ -15,9 +15,9 @@ import pytest
 from textual import events
 from textual.widgets import Static
 
-from models.config import Config, OncallConfig
-from models.db import Store
-from models.oncall import is_alerting
+from models.desk.oncall import is_alerting
+from models.policy.config import Config, OncallConfig
+from models.store.db import Store
 from tests.tui_support import ME, FrozenClock, make_app, settle, until
 from tui.app import ShiftdeskApp
 from tui.context import AppContext
@@ -25,8 +25,8 @@ from tui.widgets.queue_view import QueueView
 
 ARRIVE = """
 import sys
-from models import actions
-from models.db import Store
+from models.desk import actions
+from models.store.db import Store
 store = Store(sys.argv[1])
 number = actions.create_ticket(store, subject=sys.argv[2], requester_email="ops@acme.example",
     received_at=float(sys.argv[3]), kind="emergency", entitlement="purchase")
@@ -66,7 +66,7 @@ def capture(app: ShiftdeskApp) -> list[str]:
 def live_app(url: str, clock: FrozenClock, *, demo_data: bool, **oncall: Any) -> ShiftdeskApp:
     store = Store(url)
     if demo_data:
-        from models.demo import populate
+        from models.demo.demo import populate
 
         populate(store, seed=7, now=clock.now, me=ME)
     config = Config(oncall=OncallConfig(**oncall))
@@ -124,8 +124,8 @@ async def test_emergency_from_another_process_rings_toasts_and_notifies(sqlite_u
 
 SECOND_CONSOLE = """
 import asyncio, sys
-from models.config import Config
-from models.db import Store
+from models.policy.config import Config
+from models.store.db import Store
 from tests.tui_support import ME, FrozenClock, until
 from tui.app import ShiftdeskApp
 from tui.context import AppContext
@@ -200,8 +200,8 @@ async def test_ack_in_a_second_console_stops_the_repeats_in_the_first(sqlite_url
 async def test_acknowledged_before_start_never_alerts_and_mute_keeps_the_toast(
     sqlite_url: str,
 ) -> None:
-    from models import actions
-    from models.oncall import acknowledge
+    from models.desk import actions
+    from models.desk.oncall import acknowledge
 
     clock = FrozenClock()
     store = Store(sqlite_url)
@@ -254,9 +254,9 @@ async def test_pinned_in_every_view_and_start_view(sqlite_store: Store) -> None:
 @pytest.fixture
 def _no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
-    import models.actions
+    import models.desk.actions
 
-    monkeypatch.setattr(models.actions, "process_label", lambda: "host:1234:shiftdesk")
+    monkeypatch.setattr(models.desk.actions, "process_label", lambda: "host:1234:shiftdesk")
 
 
 @pytest.mark.usefixtures("_no_color")
@@ -274,7 +274,7 @@ def test_no_color_urgent_rows_bold_reverse(snap_compare, tmp_path: Path) -> None
 async def test_many_emergencies_at_once_make_a_few_toasts_and_a_summary(sqlite_url: str) -> None:
     """A store full of unacknowledged emergencies (a seeded load test) must not open one toast
     (and one hook process) per ticket: the most urgent five, then one summary."""
-    from models import actions
+    from models.desk import actions
 
     clock = FrozenClock()
     store = Store(sqlite_url)

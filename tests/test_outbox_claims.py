@@ -17,13 +17,13 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from models import outbox
-from models.config import ConfigError, SmtpConfig, load_config
-from models.db import Store
-from models.outbox import deliver_all_due, deliver_due, enqueue
-from models.tables import OutboxEntry
+from models.mail import outbox
+from models.mail.outbox import deliver_all_due, deliver_due, enqueue
+from models.policy.config import ConfigError, SmtpConfig, load_config
+from models.store.db import Store
+from models.store.tables import OutboxEntry
 from tests.test_outbox_smtp import T0, Sink, free_port
-from tui.cli import main
+from tui.cli.core import main
 
 
 class SlowSink(Sink):

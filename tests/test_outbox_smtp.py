@@ -14,11 +14,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from models import actions, work
-from models.actions import Actor
-from models.config import Config, SmtpConfig
-from models.db import Store
-from models.outbox import (
+from models.desk import actions, work
+from models.desk.actions import Actor
+from models.mail.outbox import (
     backoff_seconds,
     deliver_all_due,
     deliver_due,
@@ -26,7 +24,9 @@ from models.outbox import (
     outbox_status,
     status_line,
 )
-from models.tables import OutboxEntry
+from models.policy.config import Config, SmtpConfig
+from models.store.db import Store
+from models.store.tables import OutboxEntry
 
 ALICE = Actor("alice@example.com")
 T0 = 1_773_158_400.0  # a fixed "now" so backoff is exact

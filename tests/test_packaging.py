@@ -22,10 +22,10 @@ BOOT = textwrap.dedent(
     import asyncio, sys, tempfile
     import tui
     assert "site-packages" in tui.__file__, tui.__file__
-    from models.actions import Actor
-    from models.config import Config
-    from models.db import Store
-    from models.demo import populate
+    from models.desk.actions import Actor
+    from models.policy.config import Config
+    from models.store.db import Store
+    from models.demo.demo import populate
     from tui.app import ShiftdeskApp
     from tui.context import AppContext, stylesheet_path
     from tui.widgets.queue_view import QueueView
@@ -70,7 +70,7 @@ def test_wheel_installs_in_a_fresh_venv_and_boots(tmp_path: Path) -> None:
     [wheel] = dist.glob("shiftdesk-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "tui/screens.tcss" in names
-    assert any(n.startswith("models/migrations/versions/") for n in names)
+    assert any(n.startswith("models/store/migrations/versions/") for n in names)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import phone
-from models.phone import detect_phone_request
+from models.mail import phone
+from models.mail.phone import detect_phone_request
 
 ASKS = [
     "Please call me as soon as possible.",
@@ -109,9 +109,9 @@ def test_letters_ignorecase_folds_oddly_still_count(text: str) -> None:
 def test_phone_schedule_and_rsaa_agree_on_dst_changes(text: str, zone: str, reason: str) -> None:
     """The call time (phone form), the session time (schedule) and the RSAA's accepted-at all
     read a local time the same way: a skipped or repeated local time is refused, not moved."""
-    from models.actions import ActionError
-    from models.rsaa import parse_accepted_at
-    from models.triage import local_to_epoch
+    from models.desk.actions import ActionError
+    from models.desk.rsaa import parse_accepted_at
+    from models.desk.triage import local_to_epoch
     from tui.widgets.forms import parse_wall_minute
 
     with pytest.raises(ValueError, match=reason):

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from models import actions
-from models.db import Store
-from models.tables import AuditEvent, Message, OutboxEntry, Ticket
+from models.desk import actions
+from models.store.db import Store
+from models.store.tables import AuditEvent, Message, OutboxEntry, Ticket
 
 RACES = 100
 TECHS = ("alice@example.com", "bob@example.com")
@@ -30,7 +30,7 @@ def _worker(
 ) -> None:
     from click.testing import CliRunner
 
-    from tui.cli import main
+    from tui.cli.core import main
 
     runner = CliRunner()
     while True:

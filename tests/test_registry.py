@@ -12,11 +12,11 @@ from rich.table import Table
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from models.db import Store
-from models.detail import ticket_detail
+from models.desk.detail import ticket_detail
+from models.store.db import Store
 from tests.tui_support import make_app, ready, settle, until
 from tui.app import ShiftdeskApp
-from tui.cli import main
+from tui.cli.core import main
 from tui.registry import COMMANDS, Owner, commands, markdown_table
 from tui.screens.help import HelpScreen
 from tui.screens.queue import QueueScreen

@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from models import actions, work
-from models.actions import ActionError, Actor, AssignedElsewhere
-from models.config import Config
-from models.db import Store
-from models.tables import AuditEvent, Message, OutboxEntry, Ticket
-from models.work import AlreadyAnswered
+from models.desk import actions, work
+from models.desk.actions import ActionError, Actor, AssignedElsewhere
+from models.desk.work import AlreadyAnswered
+from models.policy.config import Config
+from models.store.db import Store
+from models.store.tables import AuditEvent, Message, OutboxEntry, Ticket
 
 RACERS = 10
 T0 = 1_773_158_400.0

@@ -1,5 +1,5 @@
-"""The SLA report (models/report.py) and what the first response stores for it (models/work.py,
-models/calls.py), on SQLite and PostgreSQL."""
+"""The SLA report (models/desk/report.py) and what the first response stores for it
+(models/desk/work.py, models/desk/calls.py), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models import actions, calls, work
-from models.actions import Actor
-from models.config import CalendarConfig, Config, SlaConfig, SmtpConfig
-from models.db import Store
-from models.report import ReportError, SlaReport, percentile, report_days, sla_report
-from models.report_output import report_record, report_rows, report_text, sparkline
-from models.tables import Technician, Ticket, TicketKind
+from models.desk import actions, calls, work
+from models.desk.actions import Actor
+from models.desk.report import ReportError, SlaReport, percentile, report_days, sla_report
+from models.desk.report_output import report_record, report_rows, report_text, sparkline
+from models.policy.config import CalendarConfig, Config, SlaConfig, SmtpConfig
+from models.store.db import Store
+from models.store.tables import Technician, Ticket, TicketKind
 
 ALICE = Actor("alice@example.com", "Alice")
 BOB = Actor("bob@example.com", "Bob")

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from models import actions, work
-from models.actions import Actor
-from models.db import Store
+from models.desk import actions, work
+from models.desk.actions import Actor
+from models.store.db import Store
 from tests.test_report import CONFIG, TUESDAY, at
-from tui.cli import main
+from tui.cli.core import main
 
 ALICE = Actor("alice@example.com", "Alice <b>[red]")
 PHOENIX_TOML = """

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Sparkline, Static
 
-from models import work
-from models.db import Store
-from models.demo import populate
-from models.report import report_days, sla_report
-from models.tables import Ticket
+from models.demo.demo import populate
+from models.desk import work
+from models.desk.report import report_days, sla_report
+from models.store.db import Store
+from models.store.tables import Ticket
 from tests.tui_support import FROZEN_NOW, ME, make_app, ready, until
 from tui.screens.queue import QueueScreen
 from tui.screens.reports import ReportsScreen, carried_forward
@@ -20,9 +20,9 @@ from tui.screens.reports import ReportsScreen, carried_forward
 
 @pytest.fixture(autouse=True)
 def _fixed_process_label(monkeypatch: pytest.MonkeyPatch) -> None:
-    import models.actions
+    import models.desk.actions
 
-    monkeypatch.setattr(models.actions, "process_label", lambda: "host:1234:shiftdesk")
+    monkeypatch.setattr(models.desk.actions, "process_label", lambda: "host:1234:shiftdesk")
 
 
 def _app(store: Store):  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""RSAA rules (models.rsaa) on SQLite and PostgreSQL, and the form validators."""
+"""RSAA rules (models.desk.rsaa) on SQLite and PostgreSQL, and the form validators."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import json
 import pytest
 from sqlalchemy import text
 
-from models import actions, rsaa
-from models.actions import ActionError, Actor, Conflict
-from models.config import CompanyConfig, Config
-from models.db import Store
-from models.rsaa import (
+from models.desk import actions, rsaa
+from models.desk.actions import ActionError, Actor, Conflict
+from models.desk.rsaa import (
     RsaaForm,
     RsaaInvalid,
     active_rsaa,
@@ -22,6 +20,8 @@ from models.rsaa import (
     validate,
     validate_field,
 )
+from models.policy.config import CompanyConfig, Config
+from models.store.db import Store
 
 ALICE = Actor("alice@example.com", "Alice")
 BOB = Actor("bob@example.com", "Bob")

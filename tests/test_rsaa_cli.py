@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from models import actions
-from models.db import Store
-from tui.cli import main
+from models.desk import actions
+from models.store.db import Store
+from tui.cli.core import main
 
 T0 = 1_700_000_000.0
 

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from models import actions
-from models.actions import Actor
-from models.db import Store
+from models.desk import actions
+from models.desk.actions import Actor
+from models.store.db import Store
 
 ALICE = Actor("alice@example.com", "Alice")
 

@@ -24,10 +24,10 @@ from hypothesis.stateful import (
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from models import actions
-from models.actions import ActionError, Actor
-from models.db import Store
-from models.rsaa import RsaaForm, record_rsaa, revoke_rsaa
+from models.desk import actions
+from models.desk.actions import ActionError, Actor
+from models.desk.rsaa import RsaaForm, record_rsaa, revoke_rsaa
+from models.store.db import Store
 from tests.conftest import PG_SKIP_REASON, PG_URL, drop_pg, new_pg_url
 
 TICKETS = 4

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.sanitize import safe_line, safe_text
+from models.policy.sanitize import safe_line, safe_text
 
 
 def test_escape_sequences_are_made_visible() -> None:

@@ -1,4 +1,4 @@
-"""Ticket search in the store (models.search, migration 0006), on SQLite and PostgreSQL."""
+"""Ticket search in the store (models.store.search, migration 0006), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from models import actions, work
-from models.actions import Actor
-from models.db import Store
-from models.search import (
+from models.desk import actions, work
+from models.desk.actions import Actor
+from models.store.db import Store
+from models.store.search import (
     EMPTY_HINT,
     SearchError,
     fts5_match,
@@ -21,7 +21,7 @@ from models.search import (
     search,
     search_numbers,
 )
-from models.tables import Customer, CustomerAddress, License, Product
+from models.store.tables import Customer, CustomerAddress, License, Product
 
 ME = Actor("alex@shiftdesk.example", "Alex Rivera")
 NOW = 1_772_000_000.0
@@ -160,7 +160,7 @@ def test_index_follows_every_writer(store: Store) -> None:
 
 
 def test_a_bulk_seed_is_indexed_and_leaves_the_index_live(store: Store) -> None:
-    from models.demo import seed_bulk
+    from models.demo.demo import seed_bulk
 
     made = seed_bulk(store, 30, now=NOW, batch=12, replies=2)  # three batches
     assert made == 30
@@ -270,7 +270,7 @@ def test_any_text_is_a_query_the_store_accepts(store: Store, query: str) -> None
 def test_search_uses_the_index(store: Store) -> None:
     """Speed figures live in bench/search_bench.py; here: the query the code runs reads the
     search index (the GIN index on PostgreSQL, even where a scan looks cheaper)."""
-    from models.search import PG_SEARCH, SQLITE_SEARCH
+    from models.store.search import PG_SEARCH, SQLITE_SEARCH
 
     _world(store)
     with store.session() as session:

@@ -6,9 +6,9 @@ import json
 
 from click.testing import CliRunner
 
-from models import actions
-from models.db import Store
-from tui.cli import main
+from models.desk import actions
+from models.store.db import Store
+from tui.cli.core import main
 
 
 def _store(url: str) -> list[int]:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from models import actions
-from models.db import Store
-from models.search import EMPTY_HINT, search_numbers
+from models.desk import actions
+from models.store.db import Store
+from models.store.search import EMPTY_HINT, search_numbers
 from tests.tui_support import FROZEN_NOW, ME, make_app, ready, type_into, until
 from tui.widgets.queue_view import QueueView
 
@@ -114,9 +114,9 @@ async def test_colon_goes_to_a_closed_ticket(sqlite_store: Store) -> None:
 @pytest.fixture(autouse=True)
 def _fixed_process_label(monkeypatch: pytest.MonkeyPatch) -> None:
     """Audit events name host:pid:program; the PID would change every run."""
-    import models.actions
+    import models.desk.actions
 
-    monkeypatch.setattr(models.actions, "process_label", lambda: "host:1234:shiftdesk")
+    monkeypatch.setattr(models.desk.actions, "process_label", lambda: "host:1234:shiftdesk")
 
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])

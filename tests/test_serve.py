@@ -12,10 +12,10 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from models.db import Store
-from models.demo import populate
-from models.detail import ticket_detail
-from models.queue import load_queue
+from models.demo.demo import populate
+from models.desk.detail import ticket_detail
+from models.desk.queue import load_queue
+from models.store.db import Store
 from tests.serve_support import (
     QUEUE_LOADED,
     Terminal,

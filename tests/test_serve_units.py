@@ -13,8 +13,8 @@ import asyncssh
 import pytest
 from click.testing import CliRunner
 
-from tui.cli import main
-from tui.commands.serve import parse_address, parse_duration
+from tui.cli.core import main
+from tui.cli.serve import parse_address, parse_duration
 from tui.serve.child import (
     ConsolePlan,
     DisplayOptions,

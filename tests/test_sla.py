@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.calendar import BusinessCalendar
-from models.config import CalendarConfig, SlaConfig
-from models.sla import SlaPolicy, SlaState, humanize
-from models.timefmt import countdown, format_instant, overdue, parse_instant
+from models.clock.calendar import BusinessCalendar
+from models.clock.sla import SlaPolicy, SlaState, humanize
+from models.clock.timefmt import countdown, format_instant, overdue, parse_instant
+from models.policy.config import CalendarConfig, SlaConfig
 
 PHOENIX = zoneinfo.ZoneInfo("America/Phoenix")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")

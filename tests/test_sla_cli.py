@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tui.cli import main
+from tui.cli.core import main
 
 PHOENIX_TOML = """
 [calendar]
@@ -216,7 +216,7 @@ fri = ["22:00-06:00"]
 
 
 def test_sla_module_does_not_import_textual() -> None:
-    code = "import sys, tui.commands.sla; print('textual' in sys.modules)"
+    code = "import sys, tui.cli.sla; print('textual' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from models.db import Store
+from models.store.db import Store
 from tests.tui_support import make_app
 
 
 @pytest.fixture(autouse=True)
 def _fixed_process_label(monkeypatch: pytest.MonkeyPatch) -> None:
     """Audit events name host:pid:program; the PID would change every run."""
-    import models.actions
+    import models.desk.actions
 
-    monkeypatch.setattr(models.actions, "process_label", lambda: "host:1234:shiftdesk")
+    monkeypatch.setattr(models.desk.actions, "process_label", lambda: "host:1234:shiftdesk")
 
 
 def _app(tmp_path: Path, *, ascii_flags: bool = False):  # type: ignore[no-untyped-def]

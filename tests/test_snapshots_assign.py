@@ -9,7 +9,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from models.db import Store
+from models.store.db import Store
 from tests.tui_support import make_app, until
 from tui.screens.assign_picker import AssignPicker
 from tui.widgets.queue_view import QueueView

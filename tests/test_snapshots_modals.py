@@ -11,7 +11,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from models.db import Store
+from models.store.db import Store
 from tests.tui_support import make_app
 from tui.screens.rsaa_modal import RsaaModal
 from tui.widgets.queue_view import QueueView

@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from models import actions
-from models.actions import ActionError, Actor, Conflict
-from models.changes import ChangeFeed
-from models.db import Store, StoreError, current_revision
-from models.queue import load_queue, load_rows
-from models.tables import Rsaa, TicketStatus
+from models.desk import actions
+from models.desk.actions import ActionError, Actor, Conflict
+from models.desk.queue import load_queue, load_rows
+from models.store.changes import ChangeFeed
+from models.store.db import Store, StoreError, current_revision
+from models.store.tables import Rsaa, TicketStatus
 
 ALICE = Actor("alice@example.com", "Alice")
 BOB = Actor("bob@example.com", "Bob")
@@ -154,8 +154,8 @@ def test_schema_head_constant_matches_alembic() -> None:
     from alembic.config import Config as AlembicConfig
     from alembic.script import ScriptDirectory
 
-    from models import locations
-    from models.db import SCHEMA_HEAD
+    from models.store import locations
+    from models.store.db import SCHEMA_HEAD
 
     config = AlembicConfig()
     config.set_main_option("script_location", str(locations.migrations_dir()))
@@ -168,7 +168,7 @@ def test_store_migrates_an_empty_database_on_open(db_url: str) -> None:
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
-    from models import locations
+    from models.store import locations
 
     config = AlembicConfig()
     config.set_main_option("script_location", str(locations.migrations_dir()))
@@ -189,8 +189,8 @@ def test_migrations_build_exactly_the_tables_the_models_declare(db_url: str) -> 
     from alembic.runtime.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    import models.tables  # noqa: F401  (registers the tables)
-    from models.search import schema_objects
+    import models.store.tables  # noqa: F401  (registers the tables)
+    from models.store.search import schema_objects
 
     store = Store(db_url)
     with store.engine.connect() as connection:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import actions
-from models.actions import Actor
-from models.db import Store
-from models.detail import ticket_detail
+from models.desk import actions
+from models.desk.actions import Actor
+from models.desk.detail import ticket_detail
+from models.store.db import Store
 from tests.tui_support import ME, make_app, until
 from tui.screens.assign_picker import AssignPicker
 from tui.screens.prompts import Confirm
@@ -74,7 +74,7 @@ async def test_a_colleague_opening_a_ticket_shows_viewing_now_and_closing_remove
         await until(alex_pilot, lambda: "◉" not in alex_view.flags(row), seconds=5)
         await until(alex_pilot, lambda: "viewing this now" not in pane._head_plain)
     # leaving the console removed Alex's presence too: nobody is shown viewing anything
-    from models.presence import live_viewers
+    from models.desk.presence import live_viewers
 
     assert live_viewers(store, 0.0) == {}
     for s in (store, alex_store, sam_store):

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from models.actions import Actor
-from models.db import Store
-from models.detail import ticket_detail
-from models.tables import Message
+from models.desk.actions import Actor
+from models.desk.detail import ticket_detail
+from models.store.db import Store
+from models.store.tables import Message
 from tests.tui_support import ME, make_app, until
 from tui.screens.prompts import Confirm
 from tui.widgets.detail import DetailPane, ReplyEditor

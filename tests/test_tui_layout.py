@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from models.db import Store
-from models.oncall import strip_emergency_prefix
-from models.sanitize import safe_line
+from models.desk.oncall import strip_emergency_prefix
+from models.policy.sanitize import safe_line
+from models.store.db import Store
 from tests.tui_support import make_app, ready, settle, until
 from tui.screens.queue import QueueScreen
 from tui.widgets.detail import DetailPane, ReplyEditor

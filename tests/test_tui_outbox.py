@@ -6,8 +6,8 @@ from __future__ import annotations
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
-from models.config import Config, SmtpConfig
-from models.db import Store
+from models.policy.config import Config, SmtpConfig
+from models.store.db import Store
 from tests.test_outbox_smtp import Sink, free_port
 from tests.tui_support import make_app
 from tui.widgets.detail import ReplyEditor

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Static, TabbedContent, TextArea
 
-from models import actions
-from models.db import Store
-from models.detail import ticket_detail
+from models.desk import actions
+from models.desk.detail import ticket_detail
+from models.store.db import Store
 from tests.tui_support import FROZEN_NOW, ME, make_app, open_modal, type_into, until
 from tui.screens.phone_modal import PhoneModal
 from tui.screens.queue import QueueScreen

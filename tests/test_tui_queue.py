@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from models import actions
-from models.db import Store
-from models.oncall import is_alerting
+from models.desk import actions
+from models.desk.oncall import is_alerting
+from models.store.db import Store
 from tests.tui_support import FROZEN_NOW, make_app, until
 from tui.app import ShiftdeskApp
 from tui.widgets.queue_view import QueueView

@@ -9,10 +9,10 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Input, RadioButton, Static
 
-from models import actions
-from models.db import Store
-from models.detail import ticket_detail
-from models.rsaa import NO_CREDENTIALS, active_rsaa
+from models.desk import actions
+from models.desk.detail import ticket_detail
+from models.desk.rsaa import NO_CREDENTIALS, active_rsaa
+from models.store.db import Store
 from tests.tui_support import FROZEN_NOW, ME, make_app, open_modal, type_into, until
 from tui.app import ShiftdeskApp
 from tui.screens.queue import QueueScreen

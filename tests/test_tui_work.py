@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from textual.widgets import Label, Static
 
-from models.db import Store
-from models.detail import ticket_detail
+from models.desk.detail import ticket_detail
+from models.store.db import Store
 from tests.tui_support import make_app, open_modal, ready, settle, until
 from tui.app import ShiftdeskApp
 from tui.widgets.detail import DetailPane, ReplyEditor
@@ -149,7 +149,7 @@ async def test_a_conflict_is_refused_with_who_did_it(sqlite_store: Store) -> Non
         view = await ready(pilot)
         number = first_unassigned_standard(view)
         # another technician takes it behind our back (the screen still has the old version)
-        from models import actions
+        from models.desk import actions
 
         actions.take(sqlite_store, number, actions.Actor("sam@shiftdesk.example"))
         await pilot.press("t")
@@ -188,8 +188,8 @@ async def test_schedule_is_in_the_customers_zone_with_the_pane_closed(
 ) -> None:
     """The pane is closed (it used to fall back to the company zone then), the past is
     refused, and the appointment shows in the pane afterwards."""
-    from models import actions
-    from models.tables import Customer, Ticket
+    from models.desk import actions
+    from models.store.tables import Customer, Ticket
     from tests.tui_support import type_into
     from tui.screens.prompts import ScheduleModal
 
@@ -284,7 +284,7 @@ async def test_a_reply_with_a_credential_asks_first(sqlite_store: Store) -> None
 
 
 async def test_a_draft_with_a_credential_is_not_saved(sqlite_store: Store) -> None:
-    from models.work import load_draft
+    from models.desk.work import load_draft
     from tests.tui_support import ME
 
     app = make_app(sqlite_store)
@@ -338,16 +338,16 @@ async def test_mouse_click_selects_and_double_click_opens(sqlite_store: Store) -
 async def test_holding_j_with_the_pane_open_loads_where_the_cursor_rests(
     sqlite_store: Store, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import models.detail
+    import models.desk.detail
 
     loads: list[int] = []
-    real = models.detail.ticket_detail
+    real = models.desk.detail.ticket_detail
 
     def counted(store: Store, number: int):  # type: ignore[no-untyped-def]
         loads.append(number)
         return real(store, number)
 
-    monkeypatch.setattr(models.detail, "ticket_detail", counted)
+    monkeypatch.setattr(models.desk.detail, "ticket_detail", counted)
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
         view = await ready(pilot)

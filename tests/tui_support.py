@@ -12,10 +12,10 @@ from textual.pilot import Pilot
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
-from models.actions import Actor
-from models.config import Config
-from models.db import Store
-from models.demo import populate
+from models.demo.demo import populate
+from models.desk.actions import Actor
+from models.policy.config import Config
+from models.store.db import Store
 from tui.app import ShiftdeskApp
 from tui.context import AppContext
 from tui.screens.prompts import PROMPT

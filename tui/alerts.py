@@ -1,6 +1,6 @@
 """The console's side of on-call alerting: bell, toast, desktop notification, outbound hook.
 
-The schedule is `models.oncall.AlertTracker`, fed with the rows the queue reads from the store
+The schedule is `models.desk.oncall.AlertTracker`, fed with the rows the queue reads from the store
 (so an acknowledgement anywhere stops the alerts here) and driven by the app's one 1 Hz timer.
 Everything written to the terminal goes through Textual's driver (`App._driver.write`), so it
 reaches an SSH or web client as well as a local terminal.
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from textual.notifications import Notification, Notify
 
-from models.oncall import Alert, AlertTracker, alert_payload, alert_text, notification_sequence
-from models.queue import QueueRow
+from models.desk.oncall import Alert, AlertTracker, alert_payload, alert_text, notification_sequence
+from models.desk.queue import QueueRow
 
 if TYPE_CHECKING:
     from tui.app import ShiftdeskApp

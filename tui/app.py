@@ -11,7 +11,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.timer import Timer
 
-from models.actions import set_display_zone
+from models.desk.actions import set_display_zone
 from tui.alerts import Alerter
 from tui.context import AppContext, stylesheet_path
 from tui.registry import Owner, bindings
@@ -49,7 +49,7 @@ class ShiftdeskApp(App[None]):
     @work(thread=True, group="oncall-hook", exit_on_error=False)
     def run_oncall_hook(self, command: str, payload: dict[str, Any]) -> None:
         """The [oncall] command, off the event loop; its failure goes to the status line."""
-        from models.oncall import run_hook
+        from models.desk.oncall import run_hook
 
         error = run_hook(command, payload, self.ctx.config.oncall.command_timeout_seconds)
         line = error or ""
@@ -104,7 +104,7 @@ class ShiftdeskApp(App[None]):
     def deliver_outbox(self) -> None:
         import asyncio
 
-        from models.outbox import deliver_all_due, outbox_status, status_line
+        from models.mail.outbox import deliver_all_due, outbox_status, status_line
 
         if not self.ctx.demo:  # the demo never mails anyone
             try:
@@ -131,7 +131,7 @@ class ShiftdeskApp(App[None]):
         """The demo's customers keep writing in: a new ticket every few seconds."""
         from textual.worker import get_current_worker
 
-        from models.demo import ArrivalStream
+        from models.demo.demo import ArrivalStream
 
         worker = get_current_worker()
         stream = ArrivalStream(self.ctx.store)

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.actions import Actor
-from models.calendar import BusinessCalendar
-from models.config import Config
-from models.db import Store
-from models.sla import SlaPolicy
+from models.clock.calendar import BusinessCalendar
+from models.clock.sla import SlaPolicy
+from models.desk.actions import Actor
+from models.policy.config import Config
+from models.store.db import Store
 
 
 def default_technician() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from models.queue import QueueRow
+from models.desk.queue import QueueRow
 from tui.widgets.queue_view import QueueData
 
 
@@ -37,7 +37,7 @@ class TicketsChanged(Message):
 
 
 class PresenceChanged(Message):
-    """Who views which ticket now (models.presence.live_viewers); a newer one replaces an
+    """Who views which ticket now (models.desk.presence.live_viewers); a newer one replaces an
     unhandled older one."""
 
     def __init__(self, viewers: dict[int, list[str]]) -> None:

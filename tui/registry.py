@@ -24,7 +24,7 @@ from textual.actions import parse as parse_action
 from textual.binding import Binding, BindingType
 
 if TYPE_CHECKING:
-    from models.queue import QueueRow
+    from models.desk.queue import QueueRow
     from tui.screens.queue import QueueScreen
 
 

@@ -1,6 +1,6 @@
 """`h`: give the ticket to a technician, or to nobody — a typed, fuzzy-filtered picker.
 
-Only the store's known technicians are offered (`models.actions.known_technicians`); typed text
+Only the store's known technicians are offered (`models.desk.actions.known_technicians`); typed text
 filters them and never becomes a new address: a typo would park the ticket with somebody who
 does not exist and whom no console tells (the CLI refuses unknown addresses too).
 """
@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from models.sanitize import safe_line
+from models.policy.sanitize import safe_line
 
 NOBODY = ""  # the picker's result for "(nobody)": unassign
 

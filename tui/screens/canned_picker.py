@@ -3,7 +3,7 @@
 Type to filter (fuzzy on the name, every word on the text), ↑/↓ to move, enter inserts the
 highlighted reply at the editor's cursor, esc cancels. The preview shows the reply as the
 customer will read it; stored and customer text is always shown literally (`rich.text.Text`
-after `models.sanitize`). Styles live in screens.tcss (`CannedPicker`).
+after `models.policy.sanitize`). Styles live in screens.tcss (`CannedPicker`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from models.canned import CannedInfo, CannedVariables, render, summary_line
-from models.sanitize import safe_line, safe_text
+from models.desk.canned import CannedInfo, CannedVariables, render, summary_line
+from models.policy.sanitize import safe_line, safe_text
 from tui.widgets.forms import one_line, run_in_thread
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class CannedPicker(ModalScreen[str | None]):
         ctx = self.ctx
 
         def load() -> tuple[list[CannedInfo], str]:
-            from models.canned import list_canned, technician_name
+            from models.desk.canned import list_canned, technician_name
 
             return list_canned(ctx.store), technician_name(ctx.store, ctx.actor)
 

@@ -18,8 +18,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Checkbox, Input, Static, TabbedContent, TabPane, TextArea
 
-from models.actions import ActionError, Conflict
-from models.calls import (
+from models.desk.actions import ActionError, Conflict
+from models.desk.calls import (
     MAX_CALL_SECONDS,
     CallResult,
     PhoneResult,
@@ -30,10 +30,10 @@ from models.calls import (
     grant_phone,
     log_call,
 )
-from models.detail import TicketDetail, ticket_detail
-from models.sanitize import safe_line, safe_text
-from models.tables import TicketStatus
-from models.work import LooksLikeSecret
+from models.desk.detail import TicketDetail, ticket_detail
+from models.desk.work import LooksLikeSecret
+from models.policy.sanitize import safe_line, safe_text
+from models.store.tables import TicketStatus
 from tui.context import AppContext
 from tui.widgets.forms import (
     FieldRow,

@@ -123,7 +123,7 @@ class ScheduleModal(ModalScreen[str | None]):
                 yield Button("Schedule", id="ok", variant="primary")
 
     def on_mount(self) -> None:
-        from models.triage import customer_zone
+        from models.desk.triage import customer_zone
 
         self.query_one("#when", Input).focus()
         run_in_thread(
@@ -160,7 +160,7 @@ class ScheduleModal(ModalScreen[str | None]):
 
     def _check(self) -> float | None:
         """The start as epoch seconds, or None with the reason shown."""
-        from models.timefmt import parse_local_time
+        from models.clock.timefmt import parse_local_time
 
         error = self.query_one("#error", Static)
         hint = self.query_one("#hint", Static)
@@ -200,7 +200,7 @@ class ScheduleModal(ModalScreen[str | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def submit(self) -> None:
-        from models.triage import schedule_appointment
+        from models.desk.triage import schedule_appointment
 
         if not self.loaded:  # still loading, or not schedulable (the reason is shown)
             return

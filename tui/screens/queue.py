@@ -16,13 +16,13 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from models.actions import ActionError, Conflict
-from models.changes import ChangeFeed
-from models.db import StoreError
-from models.oncall import is_alerting
-from models.presence import RENEW_EVERY, RESCAN_EVERY, live_viewers
-from models.queue import QueueRow, load_queue, load_rows
-from models.sanitize import safe_line
+from models.desk.actions import ActionError, Conflict
+from models.desk.oncall import is_alerting
+from models.desk.presence import RENEW_EVERY, RESCAN_EVERY, live_viewers
+from models.desk.queue import QueueRow, load_queue, load_rows
+from models.policy.sanitize import safe_line
+from models.store.changes import ChangeFeed
+from models.store.db import StoreError
 from tui.messages import PresenceChanged, QueueLoaded, TicketsChanged
 from tui.registry import FOOTER_CHECKED, Owner, bindings, is_available
 from tui.screens.prompts import PROMPT
@@ -76,9 +76,9 @@ class QueueScreen(Screen[None]):
         self._status_extra = ""
         self._follow: Timer | None = None  # the open pane's pending follow of the cursor
         self._search_timer: Timer | None = None  # the pending search while typing
-        # presence (models.presence): this console's id, the ticket its row names, when it
+        # presence (models.desk.presence): this console's id, the ticket its row names, when it
         # was last written; writes are serialized so the last one wins
-        from models.presence import new_console_id
+        from models.desk.presence import new_console_id
 
         self.console = new_console_id()
         self._presence_wanted: int | None = None
@@ -149,7 +149,7 @@ class QueueScreen(Screen[None]):
     def load_queue(self) -> None:
         """The oldest rows first (the first frame), then everything; the O(N) work of each load
         happens here, with a policy of this thread's own, not on the event loop."""
-        from models.work import sla_policy
+        from models.desk.work import sla_policy
 
         ctx = self.sd.ctx
         with ctx.store.session() as session:
@@ -245,7 +245,7 @@ class QueueScreen(Screen[None]):
 
     @work(thread=True, group="notice", exit_on_error=False)
     def announce_assignment(self, number: int, subject: str, mine_now: bool) -> None:
-        from models.actions import last_assignment
+        from models.desk.actions import last_assignment
 
         me = self.sd.ctx.actor.email.lower()
         try:
@@ -294,7 +294,7 @@ class QueueScreen(Screen[None]):
     @work(thread=True, group="presence", exit_on_error=False)
     def write_presence(self) -> None:
         """Writes one at a time, each the latest wish: the last one started always wins."""
-        from models import presence
+        from models.desk import presence
 
         ctx = self.sd.ctx
         with self._presence_lock:
@@ -312,7 +312,7 @@ class QueueScreen(Screen[None]):
         a second for the store (the row would expire by itself within TTL)."""
         if not self.sd.ctx.live or self._presence_wanted is None:
             return
-        from models import presence
+        from models.desk import presence
 
         store, console = self.sd.ctx.store, self.console
 
@@ -442,7 +442,7 @@ class QueueScreen(Screen[None]):
         box.value = self.queue.filter.text
         box.focus()
 
-    # ------------------------------------------------------------------ search (models.search)
+    # ---------------------------------------------------------- search (models.store.search)
 
     @on(Input.Changed, "#filter")
     def filter_as_you_type(self, event: Input.Changed) -> None:
@@ -470,7 +470,7 @@ class QueueScreen(Screen[None]):
     def run_search(self, text: str, submitted: bool) -> None:
         from textual.worker import get_current_worker
 
-        from models.search import SearchError, search_numbers
+        from models.store.search import SearchError, search_numbers
 
         worker = get_current_worker()
         try:
@@ -597,7 +597,7 @@ class QueueScreen(Screen[None]):
 
     @work(group=PROMPT, exit_on_error=False)
     async def _take(self, number: int, version: int, holder: str | None) -> None:
-        from models import actions
+        from models.desk import actions
         from tui.screens.prompts import Confirm
 
         ctx = self.sd.ctx
@@ -634,7 +634,7 @@ class QueueScreen(Screen[None]):
     @work(group=PROMPT, exit_on_error=False)
     async def _give(self, number: int, version: int, to: str | None, holder: str | None) -> None:
         """Give the ticket to `to` (None: nobody); a colleague's ticket only after a confirm."""
-        from models import actions
+        from models.desk import actions
         from tui.screens.prompts import Confirm
 
         ctx = self.sd.ctx
@@ -684,7 +684,7 @@ class QueueScreen(Screen[None]):
 
     @work(thread=True, group="picker", exit_on_error=False)
     def pick_assignee(self, number: int, version: int, holder: str | None) -> None:
-        from models.actions import known_technicians
+        from models.desk.actions import known_technicians
         from tui.screens.assign_picker import NOBODY, AssignPicker
 
         ctx = self.sd.ctx
@@ -740,7 +740,7 @@ class QueueScreen(Screen[None]):
 
     @work(group=PROMPT, exit_on_error=False)
     async def _close(self, number: int, version: int) -> None:
-        from models import actions
+        from models.desk import actions
         from tui.screens.prompts import Confirm
 
         ctx = self.sd.ctx
@@ -768,7 +768,7 @@ class QueueScreen(Screen[None]):
             self.run_ticket_action(f"#{number} closed", close, number=number)
 
     def action_reopen(self) -> None:
-        from models import actions
+        from models.desk import actions
 
         ctx = self.sd.ctx
         self._act(
@@ -804,7 +804,7 @@ class QueueScreen(Screen[None]):
             )
 
     def action_reclassify(self) -> None:
-        from models.work import reclassify
+        from models.desk.work import reclassify
 
         ctx = self.sd.ctx
         self._with_reason(
@@ -816,7 +816,7 @@ class QueueScreen(Screen[None]):
         )
 
     def action_accept(self) -> None:
-        from models.triage import accept_ticket
+        from models.desk.triage import accept_ticket
 
         ctx = self.sd.ctx
         self._with_reason(
@@ -851,7 +851,7 @@ class QueueScreen(Screen[None]):
 
     @work(group=PROMPT, exit_on_error=False)
     async def _acknowledge(self, row: QueueRow) -> None:
-        from models.oncall import acknowledge
+        from models.desk.oncall import acknowledge
         from tui.screens.prompts import AskReason
 
         number, version = row.number, row.version
@@ -899,7 +899,8 @@ class QueueScreen(Screen[None]):
     def run_ticket_action(
         self, label: str, action: Callable[[], Any], number: int | None = None
     ) -> None:
-        """Run one models.actions call off the event loop; report the outcome as a notification.
+        """Run one models.desk.actions call off the event loop; report the outcome as a
+        notification.
 
         Whatever happens, the ticket's row is re-read at once (not at the change feed's next
         poll), so the next key acts on the version just written, and a refused action shows the

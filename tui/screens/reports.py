@@ -1,4 +1,4 @@
-"""`S`: the SLA report (models/report.py) on a screen: first responses met per kind, median and
+"""`S`: the SLA report (models/desk/report.py) on a screen: first responses met per kind, median and
 p90, breaches, the daily trend as a sparkline, and a table per technician. Computed in a thread
 worker; `r` recomputes, `1` / `3` / `9` show 7, 30 or 90 days, `esc` goes back. Styles live in
 screens.tcss."""
@@ -16,10 +16,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
-from models.report import SlaReport, report_days, sla_report
-from models.report_output import minutes_text, percent_text, trend_values
-from models.sanitize import safe_line
-from models.work import sla_policy
+from models.desk.report import SlaReport, report_days, sla_report
+from models.desk.report_output import minutes_text, percent_text, trend_values
+from models.desk.work import sla_policy
+from models.policy.sanitize import safe_line
 
 if TYPE_CHECKING:
     from tui.app import ShiftdeskApp

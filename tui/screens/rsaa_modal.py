@@ -16,9 +16,9 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Input, RadioButton, RadioSet, Static, TextArea
 
-from models.actions import Conflict, NotFound
-from models.detail import RsaaInfo, TicketDetail, ticket_detail
-from models.rsaa import (
+from models.desk.actions import Conflict, NotFound
+from models.desk.detail import RsaaInfo, TicketDetail, ticket_detail
+from models.desk.rsaa import (
     METHOD_LABELS,
     METHODS_NEEDING_TOOL,
     NO_CREDENTIALS,
@@ -34,8 +34,8 @@ from models.rsaa import (
     validate,
     validate_field,
 )
-from models.sanitize import safe_line, safe_text
-from models.tables import Rsaa, TicketStatus
+from models.policy.sanitize import safe_line, safe_text
+from models.store.tables import Rsaa, TicketStatus
 from tui.context import AppContext
 from tui.widgets.forms import (
     FieldRow,

@@ -125,7 +125,7 @@ def clear_stale_work_dirs(parent: Path | None = None) -> list[Path]:
 
 
 def _make_template(path: Path) -> None:
-    from models.db import open_store
+    from models.store.db import open_store
 
     # migrated; WAL folded back into the file
     open_store(f"sqlite:///{path}", create=True).dispose()

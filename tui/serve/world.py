@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-DEMO_DB = "demo.db"  # tui.commands.run.DEMO_DB: where a demo console looks in --store-dir
+DEMO_DB = "demo.db"  # tui.cli.run.DEMO_DB: where a demo console looks in --store-dir
 
 
 def shared_world_url(folder: Path) -> str:
@@ -16,8 +16,8 @@ def shared_world_url(folder: Path) -> str:
 
 
 def populate_shared_world(folder: Path, now: float) -> None:
-    from models.db import open_store
-    from models.demo import populate
+    from models.demo.demo import populate
+    from models.store.db import open_store
 
     store = open_store(shared_world_url(folder), create=True)
     try:
@@ -28,8 +28,8 @@ def populate_shared_world(folder: Path, now: float) -> None:
 
 async def run_arrivals(folder: Path, clock: Callable[[], float], speed: float) -> None:
     """New tickets in the shared world every few seconds, until cancelled."""
-    from models.db import open_store
-    from models.demo import ArrivalStream
+    from models.demo.demo import ArrivalStream
+    from models.store.db import open_store
 
     store = await asyncio.to_thread(open_store, shared_world_url(folder), create=True)
     stream = ArrivalStream(store)

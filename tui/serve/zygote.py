@@ -39,10 +39,10 @@ def _warm() -> None:
     """Import (and set up) what a console needs before its first frame, once for every child."""
     import sqlalchemy.orm
 
-    import models.demo
+    import models.demo.demo
     import tui.app
-    import tui.cli
-    import tui.commands.run
+    import tui.cli.core
+    import tui.cli.run
     import tui.screens.help
     import tui.screens.queue
     import tui.serve.driver  # noqa: F401
@@ -67,7 +67,7 @@ def _child(argv: list[str], env: dict[str, str], fds: list[int], inherited: list
         os.environ.clear()
         os.environ.update(env)
         sys.argv = ["shiftdesk", *argv]
-        from tui.cli import main
+        from tui.cli.core import main
 
         main(args=argv, prog_name="shiftdesk")
         code = 0

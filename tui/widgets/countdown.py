@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from models.queue import QueueRow
-from models.sla import ClockKind, SlaPolicy
-from models.tables import Entitlement, TicketKind, TicketStatus
+from models.clock.sla import ClockKind, SlaPolicy
+from models.desk.queue import QueueRow
+from models.store.tables import Entitlement, TicketKind, TicketStatus
 
 
 class Clock(NamedTuple):

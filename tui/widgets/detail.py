@@ -1,7 +1,7 @@
 """The detail pane: the ticket, its customer and entitlement, the thread, history, and the editor.
 
-Everything customer-supplied is rendered as `rich.text.Text` after `models.sanitize`, never as
-markup. Loading runs in a thread worker; the pane shows the last loaded state meanwhile.
+Everything customer-supplied is rendered as `rich.text.Text` after `models.policy.sanitize`, never
+as markup. Loading runs in a thread worker; the pane shows the last loaded state meanwhile.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Label, Static, TextArea
 
-from models.actions import ActionError, Conflict
-from models.canned import has_signature, only_signature, signature_block
-from models.detail import TicketDetail
-from models.entitlement import Notice
-from models.queue import QueueRow
-from models.sanitize import safe_line, safe_text
+from models.desk.actions import ActionError, Conflict
+from models.desk.canned import has_signature, only_signature, signature_block
+from models.desk.detail import TicketDetail
+from models.desk.queue import QueueRow
+from models.policy.entitlement import Notice
+from models.policy.sanitize import safe_line, safe_text
 from tui.registry import Owner, bindings
 from tui.screens.prompts import PROMPT
 from tui.widgets.countdown import countdown
@@ -170,10 +170,10 @@ class DetailPane(Vertical):
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def load(self, number: int) -> None:
-        from models.canned import get_signature
-        from models.detail import ticket_detail
-        from models.notices import policy_notices
-        from models.work import load_draft
+        from models.desk.canned import get_signature
+        from models.desk.detail import ticket_detail
+        from models.desk.notices import policy_notices
+        from models.desk.work import load_draft
 
         ctx = self.sd.ctx
         try:
@@ -231,7 +231,7 @@ class DetailPane(Vertical):
             self.render_head(self.sd.ctx.clock())
 
     def viewing_line(self) -> str:
-        """ "Ana Lee is viewing this now" (colleagues only; models.presence)."""
+        """ "Ana Lee is viewing this now" (colleagues only; models.desk.presence)."""
         names = self.viewers.get(self.number) if self.number is not None else None
         if not names:
             return ""
@@ -406,7 +406,7 @@ class DetailPane(Vertical):
                 )
         active = detail.active_rsaa
         if active is not None:
-            from models.rsaa import span_text
+            from models.desk.rsaa import span_text
 
             extra.append("\nRSAA      ", style="bold")
             extra.append(
@@ -587,7 +587,7 @@ class DetailPane(Vertical):
 
     def save_draft_now(self) -> None:
         if self.number is not None and self.mode == "reply":
-            from models.credentials import find_credential
+            from models.policy.credentials import find_credential
 
             text = self.editor.text
             if only_signature(text, self._signature):
@@ -610,7 +610,7 @@ class DetailPane(Vertical):
 
     @work(thread=True, group="draft", exit_on_error=False)
     def save_draft(self, number: int, text: str) -> None:
-        from models.work import save_draft
+        from models.desk.work import save_draft
 
         ctx = self.sd.ctx
         try:
@@ -623,7 +623,7 @@ class DetailPane(Vertical):
         """ctrl+t: the canned reply picker; the chosen reply, filled in for this ticket, goes in
         at the cursor."""
         event.stop()
-        from models.canned import reply_deadline, variables_for
+        from models.desk.canned import reply_deadline, variables_for
         from tui.screens.canned_picker import CannedPicker
 
         detail = self.detail
@@ -681,7 +681,7 @@ class DetailPane(Vertical):
     def _confirm_and_submit(self, detail: TicketDetail, mode: str, text: str) -> None:
         """Ask before saving a text that seems to carry a credential, then before sending on a
         ticket that moved on since the technician started writing; then submit."""
-        from models.credentials import find_credential
+        from models.policy.credentials import find_credential
 
         found = find_credential(text)
         moved = self._base_version is not None and detail.version != self._base_version
@@ -751,7 +751,7 @@ class DetailPane(Vertical):
         follow_up: bool = False,
         allow_secret: bool = False,
     ) -> None:
-        from models import work
+        from models.desk import work
 
         ctx = self.sd.ctx
         try:

@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual.worker import Worker
 
-from models.timefmt import parse_local_time
+from models.clock.timefmt import parse_local_time
 
 T = TypeVar("T")
 
@@ -30,8 +30,8 @@ WALL_FORMAT = "%Y-%m-%d %H:%M"
 def parse_wall_minute(text: str, zone: str) -> float:
     """'YYYY-MM-DD HH:MM' as a wall time in `zone` -> epoch seconds. ValueError if bad.
 
-    `models.timefmt.parse_local_time`, the product's one local-time parser: a time in a DST gap
-    or in a repeated hour is refused with the reason (the forms show it under the field).
+    `models.clock.timefmt.parse_local_time`, the product's one local-time parser: a time in a DST
+    gap or in a repeated hour is refused with the reason (the forms show it under the field).
     """
     return parse_local_time(text, zone)
 

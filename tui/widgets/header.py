@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 from textual.widgets import Static
 
-from models.calendar import BusinessCalendar
+from models.clock.calendar import BusinessCalendar
 
 
 def _when(at: float, now: float, zone: ZoneInfo) -> str:

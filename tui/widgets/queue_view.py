@@ -23,11 +23,11 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from models.oncall import is_alerting, strip_emergency_prefix
-from models.queue import QueueRow
-from models.sanitize import safe_line
-from models.sla import SlaPolicy
-from models.tables import TicketKind
+from models.clock.sla import SlaPolicy
+from models.desk.oncall import is_alerting, strip_emergency_prefix
+from models.desk.queue import QueueRow
+from models.policy.sanitize import safe_line
+from models.store.tables import TicketKind
 from tui.registry import Owner, bindings
 from tui.widgets.countdown import Countdown, clock_for, countdown
 
@@ -83,7 +83,8 @@ class QueueFilter:
     unassigned: bool = False
     breached: bool = False
     text: str = ""
-    # a store search's hits (models.search): only these, open and closed alike, whatever the view
+    # a store search's hits (models.store.search): only these, open and closed alike, whatever
+    # the view
     found: frozenset[int] | None = None
 
     def describe(self) -> str:
@@ -108,7 +109,7 @@ class QueueFilter:
 
 
 def start_filter(view: str) -> QueueFilter:
-    """The filter for a `--view` / `[oncall] view` name (models.config.ONCALL_VIEWS)."""
+    """The filter for a `--view` / `[oncall] view` name (models.policy.config.ONCALL_VIEWS)."""
     view = view.replace("_", "-")
     if view in ("waiting", "all"):
         return QueueFilter(view=view)
@@ -563,7 +564,8 @@ class QueueView(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ paint
 
     def set_viewers(self, viewers: dict[int, list[str]]) -> None:
-        """Who views which ticket now (models.presence): repaint the rows whose marker changed."""
+        """Who views which ticket now (models.desk.presence): repaint the rows whose marker
+        changed."""
         changed = {
             n for n in viewers.keys() | self.viewers.keys() if viewers.get(n) != self.viewers.get(n)
         }

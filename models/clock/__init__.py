@@ -1,0 +1,1 @@
+"""The SLA clock: business calendar, policy, time formatting, zone → country."""

@@ -1,0 +1,2 @@
+"""Desk actions and read models: every ticket change (one transaction each) and what the console
+shows of tickets."""
