@@ -309,18 +309,6 @@ def test_phone_texts_with_a_credential_need_the_technicians_go_ahead(store: Stor
     assert event.sentence().endswith("(saved despite the credential warning).")
 
 
-def test_release_unassigns(store: Store) -> None:
-    number = _ticket(store)
-    with pytest.raises(ActionError, match="not assigned"):
-        work.release(store, number, ALICE)
-    actions.take(store, number, ALICE)
-    ticket = work.release(store, number, BOB, expected_version=2)
-    assert ticket.assignee_id is None
-    detail = ticket_detail(store, number)
-    assert detail.audit[-1].action == "release"
-    assert detail.audit[-1].detail == {"previous_assignee": "alice@example.com"}
-
-
 # --------------------------------------------------------------------------- phone
 
 

@@ -454,32 +454,6 @@ def load_draft(store: Store, number: int, actor: Actor) -> str | None:
         ).scalar_one_or_none()
 
 
-def release(
-    store: Store,
-    number: int,
-    actor: Actor,
-    *,
-    expected_version: int | None = None,
-    at: float | None = None,
-) -> Ticket:
-    """Unassign the ticket (yours or a colleague's; the audit names whose it was)."""
-    at = now() if at is None else at
-    with ticket_action(store, number, expected_version, at) as (session, ticket):
-        if ticket.assignee_id is None:
-            raise ActionError(f"#{number} is not assigned to anyone")
-        previous = session.get(Technician, ticket.assignee_id)
-        ticket.assignee_id = None
-        audit(
-            session,
-            number,
-            actor,
-            "release",
-            at,
-            previous_assignee=previous.email if previous else None,
-        )
-        return ticket
-
-
 def reclassify(
     store: Store,
     number: int,
