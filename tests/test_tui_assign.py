@@ -9,25 +9,13 @@ from models.desk import actions
 from models.desk.actions import Actor
 from models.desk.detail import ticket_detail
 from models.store.db import Store
-from tests.tui_support import ME, make_app, until
+from tests.tui_support import ME, loaded, make_app, put_cursor, until
 from tui.screens.assign_picker import AssignPicker
 from tui.screens.prompts import Confirm
 from tui.widgets.detail import DetailPane
 from tui.widgets.queue_view import QueueView
 
 SAM = Actor("sam@shiftdesk.example", "Sam Okoye")  # a demo technician: known to the store
-
-
-async def _loaded(pilot: Any) -> QueueView:
-    view = pilot.app.screen.query_one(QueueView)
-    await until(pilot, lambda: view.loaded, seconds=10)
-    return view
-
-
-def _put_cursor(view: QueueView, number: int) -> None:
-    view.cursor = next(
-        i for i in range(view.visible_count) if (row := view.row_at(i)) and row.number == number
-    )
 
 
 def _unassigned(view: QueueView) -> int:
@@ -52,16 +40,16 @@ async def test_a_colleague_opening_a_ticket_shows_viewing_now_and_closing_remove
         alex.run_test(size=(120, 40)) as alex_pilot,
         sam.run_test(size=(120, 40)) as sam_pilot,
     ):
-        alex_view, sam_view = await _loaded(alex_pilot), await _loaded(sam_pilot)
+        alex_view, sam_view = await loaded(alex_pilot), await loaded(sam_pilot)
         number = _unassigned(alex_view)
         row = alex_view.row(number)
         assert row is not None and "◉" not in alex_view.flags(row)
-        _put_cursor(sam_view, number)
+        put_cursor(sam_view, number)
         await sam_pilot.press("enter")  # Sam opens it in his pane
         await until(alex_pilot, lambda: alex_view.flags(row).startswith("◉sam"), seconds=5)
         assert "◉" not in sam_view.flags(row)  # nobody is shown their own presence
         # Alex opens it too: his pane says Sam is on it (and Sam's says Alex is)
-        _put_cursor(alex_view, number)
+        put_cursor(alex_view, number)
         await alex_pilot.press("enter")
         pane = alex.screen.query_one(DetailPane)
         await until(alex_pilot, lambda: pane.detail is not None and pane.detail.number == number)
@@ -89,10 +77,10 @@ async def test_giving_a_ticket_tells_the_new_assignee(sqlite_url: str) -> None:
         alex.run_test(size=(120, 40)) as alex_pilot,
         sam.run_test(size=(120, 40)) as sam_pilot,
     ):
-        alex_view = await _loaded(alex_pilot)
-        await _loaded(sam_pilot)
+        alex_view = await loaded(alex_pilot)
+        await loaded(sam_pilot)
         number = _unassigned(alex_view)
-        _put_cursor(alex_view, number)
+        put_cursor(alex_view, number)
         await alex_pilot.press("h")
         await until(alex_pilot, lambda: isinstance(alex.screen, AssignPicker))
         picker = alex.screen
@@ -136,13 +124,13 @@ async def test_the_picker_invents_nobody_and_offers_nobody(sqlite_url: str) -> N
     store = Store(sqlite_url)
     app = make_app(store, live=True, actor=ME)
     async with app.run_test(size=(120, 40)) as pilot:
-        view = await _loaded(pilot)
+        view = await loaded(pilot)
         number = _unassigned(view)
         actions.take(store, number, SAM)
         await until(
             pilot, lambda: (row := view.row(number)) is not None and row.assignee == SAM.email
         )
-        _put_cursor(view, number)
+        put_cursor(view, number)
         await pilot.press("h")
         await until(pilot, lambda: isinstance(app.screen, AssignPicker))
         picker = app.screen

@@ -4,8 +4,6 @@ as its writer saw it; taking a colleague's ticket asks first and tells the colle
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 from sqlmodel import col
 
@@ -13,7 +11,7 @@ from models.desk.actions import Actor
 from models.desk.detail import ticket_detail
 from models.store.db import Store
 from models.store.tables import Message
-from tests.tui_support import ME, make_app, until
+from tests.tui_support import ME, loaded, make_app, put_cursor, until
 from tui.screens.prompts import Confirm
 from tui.widgets.detail import DetailPane, ReplyEditor
 from tui.widgets.queue_view import QueueView
@@ -32,18 +30,6 @@ def _outbound(store: Store, number: int) -> int:
         )
 
 
-async def _loaded(pilot: Any) -> QueueView:
-    view = pilot.app.screen.query_one(QueueView)
-    await until(pilot, lambda: view.loaded, seconds=10)
-    return view
-
-
-def _put_cursor(view: QueueView, number: int) -> None:
-    view.cursor = next(
-        i for i in range(view.visible_count) if (row := view.row_at(i)) and row.number == number
-    )
-
-
 def _unanswered(view: QueueView) -> int:
     for i in range(view.visible_count):
         row = view.row_at(i)
@@ -58,9 +44,9 @@ async def test_a_reply_is_checked_against_the_version_its_writer_saw(sqlite_url:
     bob = make_app(bob_store, live=True, actor=ME)
     ana = make_app(ana_store, live=True, actor=ANA, demo_data=False)
     async with bob.run_test(size=(120, 40)) as bob_pilot, ana.run_test(size=(120, 40)) as ana_pilot:
-        bob_view, ana_view = await _loaded(bob_pilot), await _loaded(ana_pilot)
+        bob_view, ana_view = await loaded(bob_pilot), await loaded(ana_pilot)
         number = _unanswered(bob_view)
-        _put_cursor(bob_view, number)
+        put_cursor(bob_view, number)
         await bob_pilot.press("enter")
         pane = bob.screen.query_one(DetailPane)
         await until(bob_pilot, lambda: pane.detail is not None and pane.detail.number == number)
@@ -74,7 +60,7 @@ async def test_a_reply_is_checked_against_the_version_its_writer_saw(sqlite_url:
             ana_pilot, lambda: any(r and r.number == number for r in [ana_view.row(number)])
         )
         await ana_pilot.press("l")
-        _put_cursor(ana_view, number)
+        put_cursor(ana_view, number)
         await ana_pilot.press("t")
         await until(ana_pilot, lambda: ticket_detail(store, number).assignee == ANA.email)
         # Bob's open pane follows the change feed to the new version while he writes ...
@@ -101,9 +87,9 @@ async def test_taking_a_colleagues_ticket_asks_and_tells_them(sqlite_url: str) -
         alex.run_test(size=(120, 40)) as alex_pilot,
         ana.run_test(size=(120, 40)) as ana_pilot,
     ):
-        alex_view, ana_view = await _loaded(alex_pilot), await _loaded(ana_pilot)
+        alex_view, ana_view = await loaded(alex_pilot), await loaded(ana_pilot)
         number = _unanswered(alex_view)
-        _put_cursor(alex_view, number)
+        put_cursor(alex_view, number)
         await alex_pilot.press("t")
         await until(alex_pilot, lambda: ticket_detail(store, number).assignee == ME.email)
 
@@ -112,7 +98,7 @@ async def test_taking_a_colleagues_ticket_asks_and_tells_them(sqlite_url: str) -
             ana_pilot,
             lambda: (row := ana_view.row(number)) is not None and row.assignee == ME.email,
         )
-        _put_cursor(ana_view, number)
+        put_cursor(ana_view, number)
         await ana_pilot.press("t")
         await until(ana_pilot, lambda: isinstance(ana.screen, Confirm))
         assert "assigned to alex@shiftdesk.example" in ana.screen.question  # type: ignore[attr-defined]

@@ -66,6 +66,20 @@ async def ready(pilot: Pilot[Any]) -> QueueView:
     return pilot.app.screen.query_one(QueueView)
 
 
+async def loaded(pilot: Pilot[Any]) -> QueueView:
+    """The queue view once its rows are in (no wait for other workers, unlike `ready`)."""
+    view = pilot.app.screen.query_one(QueueView)
+    await until(pilot, lambda: view.loaded, seconds=10)
+    return view
+
+
+def put_cursor(view: QueueView, number: int) -> None:
+    """The cursor on ticket `number` (it must be shown)."""
+    view.cursor = next(
+        i for i in range(view.visible_count) if (row := view.row_at(i)) and row.number == number
+    )
+
+
 async def settle(pilot: Pilot[Any]) -> None:
     """Let the workers a key started finish, and the messages they post be handled. A worker
     awaiting a prompt (push_screen_wait) waits for a person once its prompt is up: it is only
