@@ -16,7 +16,15 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from models.actions import ActionError, Actor, audit, insert_ticket, mark_changed, technician_for
+from models.actions import (
+    ActionError,
+    Actor,
+    audit,
+    insert_ticket,
+    mark_changed,
+    normalize_email,
+    technician_for,
+)
 from models.calendar import BusinessCalendar
 from models.db import Store
 from models.tables import (
@@ -431,6 +439,31 @@ def has_world(store: Store) -> bool:
     """Whether the store already holds a demo world (a shared demo's viewers join it)."""
     with store.session() as session:
         return session.execute(select(col(Customer.id)).limit(1)).first() is not None
+
+
+# A world populated ahead of its viewer (`shiftdesk serve` keeps one ready: populating costs each
+# console ~0.15 s of CPU before its first frame) holds this stand-in where the viewer goes; the
+# console that takes the world gives the stand-in its viewer's name (adopt_world).
+TEMPLATE_VIEWER = Actor("viewer@template.demo", "viewer")
+# how old a prepared world may be when a console takes it: its tickets are that much older than a
+# world populated on the spot (a "new" ticket of 6 minutes ago reads 16 at most; the stages hold)
+WORLD_MAX_AGE = 10 * 60.0
+
+
+def adopt_world(store: Store, me: Actor) -> bool:
+    """Make a world populated for TEMPLATE_VIEWER `me`'s: the stand-in technician, who holds the
+    "mine" tickets, takes `me`'s email and name (as if populate(me=me) had run). False when the
+    store has no stand-in (a shared world, which viewers join with technician_for)."""
+    email = normalize_email(me.email)
+    with store.transaction() as session:
+        stand_in = session.execute(
+            select(Technician).where(col(Technician.email) == TEMPLATE_VIEWER.email)
+        ).scalar_one_or_none()
+        if stand_in is None:
+            return False
+        stand_in.email = email
+        stand_in.name = me.name or email.split("@", 1)[0]
+    return True
 
 
 def populate(store: Store, *, seed: int = 7, now: float, me: Actor | None = None) -> None:

@@ -119,6 +119,7 @@ class Technician(SQLModel, table=True):
     name: str
     signature: str | None = Field(default=None, sa_column=Column(Text))  # under every reply
 
+
 class Ticket(SQLModel, table=True):
     __tablename__ = "tickets"
     __table_args__ = (

@@ -9,7 +9,7 @@ and runs the `shiftdesk` command line. The zygote answers with the pid, and late
 status when it reaps the child. If the server goes away the zygote sees EOF and exits; its
 children see EOF on stdin and end (tui.serve.driver).
 
-    python -m tui.serve.zygote FD
+    python -m tui.serve.zygote FD [CONFIG]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import signal
 import socket
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from tui.serve import protocol
@@ -35,7 +36,7 @@ FDS = 3  # stdin, stdout, stderr
 # --- the zygote process -------------------------------------------------------------------------
 
 
-def _warm() -> None:
+def _warm(config_path: str | None) -> None:
     """Import (and set up) what a console needs before its first frame, once for every child."""
     import sqlalchemy.orm
 
@@ -48,6 +49,18 @@ def _warm() -> None:
     import tui.serve.driver  # noqa: F401
 
     sqlalchemy.orm.configure_mappers()
+    # a calendar's holidays: the package's country list alone costs each console ~0.2 s
+    import holidays
+
+    import models.zones
+
+    holidays.list_supported_countries()
+    models.zones._zone_table()
+    from models.config import load_config
+    from tui.context import prepare_calendar
+
+    with contextlib.suppress(OSError, ValueError):  # (ConfigError) the console says what's wrong
+        prepare_calendar(load_config(Path(config_path) if config_path else None).calendar)
     del models
 
 
@@ -134,7 +147,7 @@ def serve_forks(sock: socket.socket) -> None:
 def main() -> None:
     sock = socket.socket(fileno=int(sys.argv[1]))
     os.environ["TEXTUAL_DRIVER"] = protocol.DRIVER  # Textual reads it when imported
-    _warm()
+    _warm(sys.argv[2] if len(sys.argv) > 2 else None)
     sock.sendall(b'{"ready": true}\n')
     serve_forks(sock)
 
@@ -170,8 +183,9 @@ class ForkedProcess:
 class Zygote:
     """The server's handle on the fork server."""
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(self, python: str = sys.executable, config_path: Path | None = None) -> None:
         self.python = python
+        self.config_path = config_path  # the consoles' config: their calendar is built ahead
         self._sock: socket.socket | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.StreamReader | None = None
@@ -189,6 +203,7 @@ class Zygote:
             "-m",
             "tui.serve.zygote",
             str(theirs.fileno()),
+            *([str(self.config_path)] if self.config_path is not None else []),
             pass_fds=[theirs.fileno()],
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
