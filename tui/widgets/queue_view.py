@@ -29,7 +29,7 @@ from models.queue import QueueRow
 from models.sanitize import safe_line
 from models.sla import SlaPolicy
 from models.tables import TicketKind
-from tui.widgets.countdown import Countdown, clock_for, countdown
+from tui.widgets.countdown import Countdown, clock_for, countdown, steady_for
 
 COUNTDOWN_WIDTH = 19
 NUMBER_WIDTH = 8
@@ -260,6 +260,9 @@ class QueueView(ScrollView, can_focus=True):
         # countdowns computed by tick() for `now`, reused by render_line (not computed twice)
         self._cells: dict[int, Countdown] = {}
         self._cells_at = 0.0
+        # ticket -> until when its painted cell still reads right (countdown.steady_for): the tick
+        # skips it till then; emptied whenever rows change
+        self._steady_until: dict[int, float] = {}
         self._breached_seen = -1  # breached count at the last re-filter ("breached only" view)
         self.loaded = False
 
@@ -305,6 +308,7 @@ class QueueView(ScrollView, can_focus=True):
         self._deadlines = data.deadlines
         self._emergencies = data.emergencies
         self._alerting = {row.number for row in data.alerting}
+        self._steady_until.clear()
         self.loaded = complete
         self._reindex(keep)
 
@@ -342,6 +346,7 @@ class QueueView(ScrollView, can_focus=True):
                 self._index.insert(position, row.number)
         self._breached_seen = bisect_left(self._deadlines, (self.now, -1))
         self._strip_cache.clear()  # a few visible lines; some changes keep the version
+        self._steady_until.clear()
         self._after_index_change(keep)
 
     def _unindex(self, number: int) -> None:
@@ -462,6 +467,10 @@ class QueueView(ScrollView, can_focus=True):
                 if painted is not None:
                     self.refresh(Region(0, y, self.scrollable_content_region.width, 1))
                 continue
+            if painted is not None and painted[0] == row.number:
+                if now < self._steady_until.get(row.number, now):
+                    continue  # its cell cannot read differently yet
+                self._steady_until[row.number] = now + steady_for(self.policy, row, now) - 0.001
             cell = self._cells[row.number] = countdown(self.policy, row, now, self.zone)
             if painted == (row.number, cell.text, cell.state):
                 continue
