@@ -129,10 +129,16 @@ class ServeState:
         return await self.zygote.spawn(args, env)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """A task run for its effect, kept referenced until done."""
+        """A task run for its effect, kept referenced until done; a failure is logged (a
+        session's bug ends that session, never with "Task exception was never retrieved")."""
         task = asyncio.get_running_loop().create_task(coro)
         self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("a session task failed", exc_info=exc)
 
     @property
     def demo(self) -> bool:
@@ -365,8 +371,16 @@ class ConsoleSession(asyncssh.SSHServerSession[bytes]):
             except TimeoutError:
                 await self.end("", 0)
                 return
-        if self.chan is not None:
+        if self.chan is None:
+            return
+        try:
             self.chan.write(data)
+        except (OSError, asyncssh.Error):
+            # the client went while the console was drawing ("Channel not open for sending"):
+            # the session ends as on a disconnect; the console's last frames go nowhere
+            self.chan = None
+            if not self._ended:
+                self.state.spawn(self.end("", 0))
 
     def _arm_idle(self) -> None:
         timeout = self.state.idle_timeout
