@@ -338,11 +338,14 @@ class QueueView(ScrollView, can_focus=True):
         of the event loop, for every ticket that arrives)."""
         keep = self.current.number if self.current else None
         needle = self.filter.text.lower()
+        changed: set[int] = set(gone)
+        first = len(self._index)  # no shown line above the first change moves or changes
         for number in gone:
-            self._unindex(number)
+            first = min(first, self._unindex(number))
             self._drop(number)
         for row in rows:
-            self._unindex(row.number)
+            changed.add(row.number)
+            first = min(first, self._unindex(row.number))
             self._drop(row.number)
             self._rows[row.number] = row
             if is_alerting(row):
@@ -357,20 +360,27 @@ class QueueView(ScrollView, can_focus=True):
                 position = bisect_left(self._index_keys, pinned_key)
                 self._index_keys.insert(position, pinned_key)
                 self._index.insert(position, row.number)
+                first = min(first, position)
         self._breached_seen = bisect_left(self._deadlines, (self.now, -1))
-        self._strip_cache.clear()  # a few visible lines; some changes keep the version
-        self._steady_until.clear()
-        self._after_index_change(keep)
+        # the changed tickets' cached lines go (some changes keep the version); the rest stay
+        for stale in [cached for cached in self._strip_cache if cached[0] in changed]:
+            del self._strip_cache[stale]
+        for number in changed:
+            self._steady_until.pop(number, None)
+        self._after_index_change(keep, first)
 
-    def _unindex(self, number: int) -> None:
+    def _unindex(self, number: int) -> int:
+        """Take ticket `number` out of the shown index; where it was (else past the end)."""
         old = self._rows.get(number)
         if old is None:
-            return
+            return len(self._index)
         key = index_key(old)
         position = bisect_left(self._index_keys, key)
         if position < len(self._index_keys) and self._index_keys[position] == key:
             del self._index_keys[position]
             del self._index[position]
+            return position
+        return len(self._index)
 
     def _drop(self, number: int) -> None:
         old = self._rows.pop(number, None)
@@ -445,8 +455,10 @@ class QueueView(ScrollView, can_focus=True):
         self._strip_cache.clear()
         self._after_index_change(keep)
 
-    def _after_index_change(self, keep: int | None) -> None:
-        """Size, cursor (on the same ticket when it is still shown) and a repaint."""
+    def _after_index_change(self, keep: int | None, first: int = 0) -> None:
+        """Size, cursor (on the same ticket when it is still shown) and a repaint of the shown
+        lines from position `first` on (a ticket arriving at the end repaints one line, not the
+        whole queue)."""
         size = Size(self.scrollable_content_region.width, len(self._index))
         if size != self.virtual_size:
             # as Textual does when no layout is needed: one more row changes the scrollbar, never
@@ -464,7 +476,11 @@ class QueueView(ScrollView, can_focus=True):
             self.cursor = position
         else:
             self.cursor = min(self.cursor, max(len(self._index) - 1, 0))
-        self.refresh()
+        y = max(first - int(self.scroll_offset.y), 0)
+        if y == 0:
+            self.refresh()
+        elif y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, self.size.height - y))
 
     # ------------------------------------------------------------------ time
 
