@@ -85,6 +85,17 @@ def _running(pid: int) -> bool:
         return False
 
 
+def private_mb(pid: int) -> float:
+    """Memory only this process holds (USS): a forked console shares the rest with the fork
+    server and its siblings, which RSS counts again for each."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0.0
+    kb = sum(int(line.split()[1]) for line in text.splitlines() if line.startswith("Private_"))
+    return kb / 1e3
+
+
 def rss_mb(pid: int) -> float:
     try:
         return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 1e6
@@ -175,9 +186,10 @@ async def main() -> None:
         f"(max {max(per_console):.2f} %)"
     )
     rss = [rss_mb(p) for p in consoles]
+    own = [private_mb(p) for p in consoles]
     print(
-        f"RSS per console: mean {statistics.mean(rss):.0f} MB (max {max(rss):.0f} MB); "
-        f"server {rss_mb(server.pid):.0f} MB"
+        f"RSS per console: mean {statistics.mean(rss):.0f} MB (max {max(rss):.0f} MB), of which "
+        f"its own (USS) {statistics.mean(own):.0f} MB; server {rss_mb(server.pid):.0f} MB"
     )
     for process in processes:
         process.close()
