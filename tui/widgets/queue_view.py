@@ -218,7 +218,8 @@ class QueueView(ScrollView, can_focus=True):
     QueueView:nocolor > .queue--breached { color: $text; text-style: bold reverse; }
     """
 
-    cursor: reactive[int] = reactive(0, always_update=True)
+    # watch_cursor repaints the two lines concerned: not the whole queue on each move or arrival
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
     _base_style: Style | None = None  # rich_style, until the styles change
 
     @property
