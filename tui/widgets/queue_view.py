@@ -218,8 +218,7 @@ class QueueView(ScrollView, can_focus=True):
     QueueView:nocolor > .queue--breached { color: $text; text-style: bold reverse; }
     """
 
-    # watch_cursor repaints the two lines concerned: not the whole queue on each move or arrival
-    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+    cursor: reactive[int] = reactive(0, always_update=True)
     _base_style: Style | None = None  # rich_style, until the styles change
 
     @property
