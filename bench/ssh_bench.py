@@ -49,6 +49,27 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def consoles_of(server: int) -> list[int]:
+    """The server's console processes (not the fork server they are forked from)."""
+    found = []
+    for pid in descendants(server):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        # a forked console keeps the fork server's command line, but not its parent
+        if b"tui.serve.zygote" not in cmdline or _parent(pid) != server:
+            found.append(pid)
+    return found
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return -1
+
+
 def cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -62,6 +83,17 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def private_mb(pid: int) -> float:
+    """Memory only this process holds (USS): a forked console shares the rest with the fork
+    server and its siblings, which RSS counts again for each."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0.0
+    kb = sum(int(line.split()[1]) for line in text.splitlines() if line.startswith("Private_"))
+    return kb / 1e3
 
 
 def rss_mb(pid: int) -> float:
@@ -117,19 +149,29 @@ async def main() -> None:
     port = int(re.search(r":(\d+) ", line).group(1))  # type: ignore[union-attr]
     print(line.strip())
     processes: list[asyncssh.SSHClientProcess] = []
+    server_before = cpu_seconds(server.pid)
     started = time.perf_counter()
     firsts = await asyncio.gather(
         *(session(port, started, processes) for _ in range(args.sessions))
     )
-    print(f"{args.sessions} sessions opened at once on {os.cpu_count()} cores")
+    print(
+        f"{args.sessions} sessions opened at once on {os.cpu_count()} cores; load average "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
+    consoles = consoles_of(server.pid)
+    startup = [cpu_seconds(p) for p in consoles]
     print(
         "first frame (s): "
         + " ".join(f"{t:.2f}" for t in sorted(firsts))
         + f"  | median {statistics.median(firsts):.2f}, max {max(firsts):.2f}  (goal <= 2 s)"
     )
+    print(
+        f"CPU up to the last first frame: server {cpu_seconds(server.pid) - server_before:.2f} s; "
+        f"each console {statistics.mean(startup):.3f} s (max {max(startup):.3f} s)"
+    )
     await asyncio.sleep(3)  # the last loads settle
+    consoles = consoles_of(server.pid)
     pids = [server.pid, *descendants(server.pid)]
-    consoles = [p for p in pids if p != server.pid]
     before = {p: cpu_seconds(p) for p in pids}
     t0 = time.perf_counter()
     await asyncio.sleep(args.idle)
@@ -144,9 +186,10 @@ async def main() -> None:
         f"(max {max(per_console):.2f} %)"
     )
     rss = [rss_mb(p) for p in consoles]
+    own = [private_mb(p) for p in consoles]
     print(
-        f"RSS per console: mean {statistics.mean(rss):.0f} MB (max {max(rss):.0f} MB); "
-        f"server {rss_mb(server.pid):.0f} MB"
+        f"RSS per console: mean {statistics.mean(rss):.0f} MB (max {max(rss):.0f} MB), of which "
+        f"its own (USS) {statistics.mean(own):.0f} MB; server {rss_mb(server.pid):.0f} MB"
     )
     for process in processes:
         process.close()

@@ -60,7 +60,8 @@ async def test_a_demo_session_from_connect_to_disconnect(tmp_path: Path) -> None
         conn.close()
         await conn.wait_closed()
         await eventually(lambda: not alive(pid) and not store.exists() and not state.sessions)
-    assert sorted(p.name for p in (tmp_path / "serve").iterdir()) == ["server.pid", "template.db"]
+    left = sorted(p.name for p in (tmp_path / "serve").iterdir())
+    assert left == ["server.pid", "template.db", "world.db"]
 
 
 async def test_quitting_the_console_ends_the_session_and_restores_the_terminal(

@@ -14,7 +14,7 @@ from pathlib import Path
 from models.clock.calendar import BusinessCalendar
 from models.clock.sla import SlaPolicy
 from models.desk.actions import Actor
-from models.policy.config import Config
+from models.policy.config import CalendarConfig, Config
 from models.store.db import Store
 
 
@@ -29,6 +29,16 @@ def unicode_terminal() -> bool:
     encoding = (locale.getpreferredencoding(False) or "").lower().replace("-", "")
     lang = " ".join(os.environ.get(k, "") for k in ("LC_ALL", "LC_CTYPE", "LANG")).lower()
     return encoding == "utf8" or "utf-8" in lang or "utf8" in lang
+
+
+# calendars built ahead by the fork server (tui.serve.zygote), before it forks the consoles: each
+# takes its own once (a calendar is not shared between threads); ~0.03 s of CPU less per console
+_PREPARED_CALENDARS: dict[str, BusinessCalendar] = {}
+
+
+def prepare_calendar(config: CalendarConfig) -> None:
+    """Build `config`'s calendar now, for the next AppContext with that calendar config."""
+    _PREPARED_CALENDARS[repr(config)] = BusinessCalendar.from_config(config)
 
 
 @dataclass
@@ -47,7 +57,9 @@ class AppContext:
     policy: SlaPolicy = field(init=False)
 
     def __post_init__(self) -> None:
-        calendar = BusinessCalendar.from_config(self.config.calendar)
+        calendar = _PREPARED_CALENDARS.pop(repr(self.config.calendar), None)
+        if calendar is None:
+            calendar = BusinessCalendar.from_config(self.config.calendar)
         oncall = self.config.oncall
         self.policy = SlaPolicy(
             calendar,

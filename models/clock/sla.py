@@ -70,6 +70,12 @@ class SlaPolicy:
             return self._emergency
         raise ValueError(f"unknown SLA kind {kind!r} (standard or emergency)")
 
+    def thresholds(self, kind: ClockKind) -> tuple[float, float]:
+        """(critical, warning): seconds left below which status() says so (see status())."""
+        if kind == "emergency":
+            return self._emergency_critical, self._emergency_warning
+        return float(self.config.critical_seconds), self.config.warning_fraction * self._standard
+
     def deadline(self, kind: ClockKind, received: float) -> float:
         if kind == "emergency":
             return received + self._emergency

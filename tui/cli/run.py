@@ -33,9 +33,11 @@ def build_context(
     store_dir: Path | None = None,
     clock_offset: float | None = None,
     arrivals: bool = True,
+    world_at: float | None = None,
 ) -> AppContext:
     """The app's context. A demo's store is a SQLite file in `store_dir` (populated unless it
-    already holds a world: a shared demo), else in a new temp folder (the caller deletes it)."""
+    already holds a world: a shared demo, or one `shiftdesk serve` populated ahead at `world_at`
+    on the demo's clock), else in a new temp folder (the caller deletes it)."""
     from models.desk.actions import Actor, set_program
     from models.store.db import StoreError, StoreUsageError, open_store
     from tui.context import AppContext, default_technician
@@ -53,6 +55,10 @@ def build_context(
     if demo:
         folder = store_dir or Path(tempfile.mkdtemp(prefix="shiftdesk-demo-"))
         url = f"sqlite:///{folder / DEMO_DB}"
+        if world_at is not None and not _world_fresh(world_at, clock()):
+            # prepared for another moment (`--at` chose another instant since): start afresh
+            for name in (DEMO_DB, f"{DEMO_DB}-wal", f"{DEMO_DB}-shm"):
+                (folder / name).unlink(missing_ok=True)
     try:
         # an explicit --db must exist (a typo is not a new empty queue); the demo's is new
         store = open_store(url, create=demo)
@@ -64,11 +70,14 @@ def build_context(
         raise
     actor = Actor(email)
     if demo:
-        from models.demo.demo import give_demo_signature, has_world, populate
+        from models.demo.demo import adopt_world, give_demo_signature, has_world, populate
         from models.desk.actions import technician_for
 
         if not has_world(store):  # a new store, or the server's migrated empty template
             populate(store, now=clock(), me=actor, signature=True, history_days=30, config=config)
+        elif adopt_world(store, actor):  # populated ahead by the server: now ours
+            with store.transaction() as session:
+                give_demo_signature(technician_for(session, actor))
         else:
             with store.transaction() as session:  # a viewer joining a shared world
                 give_demo_signature(technician_for(session, actor))
@@ -81,6 +90,12 @@ def build_context(
         demo_speed=speed,
         demo_arrivals=arrivals,
     )
+
+
+def _world_fresh(world_at: float, now: float) -> bool:
+    from models.demo.demo import WORLD_MAX_AGE
+
+    return 0.0 <= now - world_at <= WORLD_MAX_AGE
 
 
 def _shifted_clock(config: Config, at: str) -> Callable[[], float]:
@@ -113,6 +128,7 @@ def run_tui(
     store_dir: Path | None = None,
     clock_offset: float | None = None,
     arrivals: bool = True,
+    world_at: float | None = None,
 ) -> None:
     # a throwaway store of our own is deleted however the console ends (quit, SIGHUP, SIGTERM)
     own_folder = None
@@ -127,6 +143,7 @@ def run_tui(
             store_dir=store_dir,
             clock_offset=clock_offset,
             arrivals=arrivals,
+            world_at=world_at,
         )
         ctx.view, ctx.mute = view, mute
         from tui.app import ShiftdeskApp
@@ -194,6 +211,8 @@ def apply_display_options(ascii_flags: bool, no_color: bool) -> None:
 # ... a shared world gets its arrivals from the server, and one clock for every viewer
 @click.option("--no-arrivals", is_flag=True, hidden=True)
 @click.option("--clock-offset", type=float, hidden=True)
+# ... and a store it populated ahead says on which instant of the demo's clock
+@click.option("--world-at", type=float, hidden=True)
 @common_options
 @console_options
 def demo_command(
@@ -206,6 +225,7 @@ def demo_command(
     store_dir: Path | None,
     no_arrivals: bool,
     clock_offset: float | None,
+    world_at: float | None,
 ) -> None:
     """Open the console on a throwaway store full of realistic tickets, with new ones arriving.
     The store is deleted when the console ends."""
@@ -220,4 +240,5 @@ def demo_command(
         store_dir=store_dir,
         clock_offset=clock_offset,
         arrivals=not no_arrivals,
+        world_at=world_at,
     )

@@ -342,7 +342,7 @@ class QueueScreen(Screen[None]):
     def set_status(self, text: str) -> None:
         if text != self._status_extra:
             self._status_extra = text
-            self.query_one("#status", Static).update(Text(text))
+            self.query_one("#status", Static).update(Text(text), layout=False)
 
     def update_status_line(self) -> None:
         view = self.queue

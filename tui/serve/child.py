@@ -80,8 +80,9 @@ class ConsolePlan:
     clock_offset: float | None = None  # the shared world's clock
     python: str = field(default=sys.executable)
 
-    def argv(self, email: str, store_dir: Path | None) -> list[str]:
-        """[python, -m, tui, ...the `shiftdesk` arguments] (the fork server takes argv[3:])."""
+    def argv(self, email: str, store_dir: Path | None, world_at: float | None = None) -> list[str]:
+        """[python, -m, tui, ...the `shiftdesk` arguments] (the fork server takes argv[3:]);
+        `world_at`: the store in `store_dir` holds a world populated ahead, at that instant."""
         argv = [self.python, "-m", "tui"]
         if self.config_path is not None:
             argv += ["--config", str(self.config_path)]
@@ -94,6 +95,8 @@ class ConsolePlan:
             argv += ["--store-dir", str(self.shared_dir), "--no-arrivals"]
         elif store_dir is not None:
             argv += ["--store-dir", str(store_dir)]
+            if world_at is not None:
+                argv += ["--world-at", repr(world_at)]
         if self.clock_offset is not None:
             argv += ["--clock-offset", repr(self.clock_offset)]
         elif self.at is not None:

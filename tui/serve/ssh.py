@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from tui.serve.child import (
     display_options,
 )
 from tui.serve.keys import AuthorizedKeys
+from tui.serve.world import DEMO_DB
 from tui.serve.zygote import Zygote
 
 log = logging.getLogger("shiftdesk.serve")
@@ -43,6 +45,7 @@ TERMINAL_RESET = (
     b"\x1b[?1000l\x1b[?1003l\x1b[?1015l\x1b[?1006l\x1b[?2004l\x1b[0m\x1b[?25h\x1b[?1049l"
 )
 WRITE_PAUSE_TIMEOUT = 60.0  # a viewer whose terminal takes no data for this long is dropped
+WORLD_REFRESH = 5 * 60.0  # seconds between two demo worlds populated ahead
 WORK_PREFIX = "shiftdesk-serve-"  # the server's temp folder: session stores, the shared world
 _VIEWER_NAME = re.compile(r"[^a-z0-9._-]")
 
@@ -58,7 +61,14 @@ class ServeState:
     viewer_numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     background: set[asyncio.Task[None]] = field(default_factory=set)
     zygote: Zygote | None = None  # forks consoles with the imports done
-    template: Path | None = None  # a migrated, empty demo store copied for each viewer
+    template: Path | None = None  # a migrated, empty demo store
+    # a demo world populated ahead (models.demo.demo.TEMPLATE_VIEWER), copied for each viewer while
+    # fresh: populating costs a console more CPU before its first frame than anything else
+    world: Path | None = None
+    world_at: float | None = None  # the instant it was populated for, on the demo's clock
+    world_made: float = 0.0  # when (time.monotonic)
+    world_refresh: float = WORLD_REFRESH
+    _refresher: asyncio.Task[None] | None = None
 
     async def prepare(self, *, fork_server: bool = True) -> None:
         """The fork server and the demo template: what makes a session's first frame fast."""
@@ -67,8 +77,10 @@ class ServeState:
             template = self.work_dir / "template.db"
             await asyncio.to_thread(_make_template, template)
             self.template = template
+            await self.refresh_world()
+            self._refresher = asyncio.get_running_loop().create_task(self._keep_world_fresh())
         if fork_server:
-            zygote = Zygote(self.plan.python)
+            zygote = Zygote(self.plan.python, self.plan.config_path)
             try:
                 await zygote.start()
             except OSError as exc:
@@ -77,16 +89,56 @@ class ServeState:
             else:
                 self.zygote = zygote
 
+    async def refresh_world(self) -> None:
+        """Populate a new world ahead (in a thread) and put it in place of the old one."""
+        if self.template is None:
+            return
+        fresh = self.work_dir / "world.new.db"
+        try:
+            world_at = await asyncio.to_thread(_make_world, self.template, fresh, self.plan)
+        except Exception as exc:  # the sessions populate their own stores meanwhile
+            log.warning("cannot prepare a demo world: %s", exc)
+            return
+        # swapped on the event loop, where sessions copy it: a copy never mixes two worlds
+        world = self.work_dir / "world.db"
+        os.replace(fresh, world)
+        self.world, self.world_at, self.world_made = world, world_at, time.monotonic()
+
+    async def _keep_world_fresh(self) -> None:
+        while True:
+            await asyncio.sleep(self.world_refresh)
+            await self.refresh_world()
+
+    def session_store(self, folder: Path) -> float | None:
+        """A demo viewer's store in `folder`: a copy of the world populated ahead while it is
+        fresh (its instant returned), else of the empty template (the console populates it)."""
+        target = folder / DEMO_DB
+        # a refresh that failed (or is late) leaves an older world: not past 1.5 refreshes,
+        # well within the age a console accepts (models.demo.demo.WORLD_MAX_AGE)
+        fresh = time.monotonic() - self.world_made <= 1.5 * self.world_refresh
+        if self.world is not None and fresh:
+            shutil.copyfile(self.world, target)
+            return self.world_at
+        if self.template is not None:  # skips the migrations: ~0.2 s of CPU each
+            shutil.copyfile(self.template, target)
+        return None
+
     async def spawn_console(self, args: list[str], env: Mapping[str, str]) -> ConsoleProcess:
         if self.zygote is None:
             raise OSError("no fork server")
         return await self.zygote.spawn(args, env)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """A task run for its effect, kept referenced until done."""
+        """A task run for its effect, kept referenced until done; a failure is logged (a
+        session's bug ends that session, never with "Task exception was never retrieved")."""
         task = asyncio.get_running_loop().create_task(coro)
         self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("a session task failed", exc_info=exc)
 
     @property
     def demo(self) -> bool:
@@ -100,6 +152,11 @@ class ServeState:
 
     async def close_all(self, reason: str) -> None:
         await asyncio.gather(*(s.end(reason, 0) for s in list(self.sessions)))
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
         if self.zygote is not None:
             await self.zygote.close()
             self.zygote = None
@@ -129,6 +186,27 @@ def _make_template(path: Path) -> None:
 
     # migrated; WAL folded back into the file
     open_store(f"sqlite:///{path}", create=True).dispose()
+
+
+def _make_world(template: Path, path: Path, plan: ConsolePlan) -> float:
+    """A demo world for TEMPLATE_VIEWER in `path`, populated at the demo clock's now; returns
+    that instant (a console started with `--at` checks it still fits its own clock)."""
+    from models.clock.calendar import BusinessCalendar
+    from models.demo.demo import TEMPLATE_VIEWER, demo_instant, populate
+    from models.policy.config import load_config
+    from models.store.db import open_store
+
+    now = time.time()
+    if plan.at is not None:
+        calendar = BusinessCalendar.from_config(load_config(plan.config_path).calendar)
+        now = demo_instant(plan.at, calendar, now)
+    shutil.copyfile(template, path)
+    store = open_store(f"sqlite:///{path}")
+    try:
+        populate(store, now=now, me=TEMPLATE_VIEWER, history_days=30)
+    finally:
+        store.dispose()  # the WAL folded back into the file: a copy of the file is the world
+    return now
 
 
 class ShiftdeskSSHServer(asyncssh.SSHServer):
@@ -259,15 +337,15 @@ class ConsoleSession(asyncssh.SSHServerSession[bytes]):
         username = conn.get_extra_info("username") or ""
         email = conn.get_extra_info("shiftdesk_technician") or self.state.viewer_email(username)
         store_dir = None
+        world_at = None
         if self.state.demo and self.state.plan.shared_dir is None:
             store_dir = Path(tempfile.mkdtemp(prefix="session-", dir=self.state.work_dir))
-            if self.state.template is not None:  # skips the migrations: ~0.2 s of CPU each
-                shutil.copyfile(self.state.template, store_dir / "demo.db")
+            world_at = self.state.session_store(store_dir)
         env = child_environment(
             self.term, self.size[0], self.size[1], options, self.chan.get_environment()
         )
         self.child = ConsoleChild(
-            self.state.plan.argv(email, store_dir),
+            self.state.plan.argv(email, store_dir, world_at),
             env,
             self._write,
             store_dir=store_dir,
@@ -293,8 +371,16 @@ class ConsoleSession(asyncssh.SSHServerSession[bytes]):
             except TimeoutError:
                 await self.end("", 0)
                 return
-        if self.chan is not None:
+        if self.chan is None:
+            return
+        try:
             self.chan.write(data)
+        except (OSError, asyncssh.Error):
+            # the client went while the console was drawing ("Channel not open for sending"):
+            # the session ends as on a disconnect; the console's last frames go nowhere
+            self.chan = None
+            if not self._ended:
+                self.state.spawn(self.end("", 0))
 
     def _arm_idle(self) -> None:
         timeout = self.state.idle_timeout

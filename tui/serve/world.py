@@ -21,7 +21,7 @@ def populate_shared_world(folder: Path, now: float) -> None:
 
     store = open_store(shared_world_url(folder), create=True)
     try:
-        populate(store, now=now)
+        populate(store, now=now, history_days=30)  # for the SLA report (`S`)
     finally:
         store.dispose()
 

@@ -9,7 +9,7 @@ and runs the `shiftdesk` command line. The zygote answers with the pid, and late
 status when it reaps the child. If the server goes away the zygote sees EOF and exits; its
 children see EOF on stdin and end (tui.serve.driver).
 
-    python -m tui.serve.zygote FD
+    python -m tui.serve.zygote FD [CONFIG]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import selectors
@@ -24,6 +25,7 @@ import signal
 import socket
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from tui.serve import protocol
@@ -35,7 +37,7 @@ FDS = 3  # stdin, stdout, stderr
 # --- the zygote process -------------------------------------------------------------------------
 
 
-def _warm() -> None:
+def _warm(config_path: str | None) -> None:
     """Import (and set up) what a console needs before its first frame, once for every child."""
     import sqlalchemy.orm
 
@@ -48,6 +50,18 @@ def _warm() -> None:
     import tui.serve.driver  # noqa: F401
 
     sqlalchemy.orm.configure_mappers()
+    # a calendar's holidays: the package's country list alone costs each console ~0.2 s
+    import holidays
+
+    import models.clock.zones
+
+    holidays.list_supported_countries()
+    models.clock.zones._zone_table()
+    from models.policy.config import load_config
+    from tui.context import prepare_calendar
+
+    with contextlib.suppress(OSError, ValueError):  # (ConfigError) the console says what's wrong
+        prepare_calendar(load_config(Path(config_path) if config_path else None).calendar)
     del models
 
 
@@ -55,6 +69,7 @@ def _child(argv: list[str], env: dict[str, str], fds: list[int], inherited: list
     """In the forked child: become the console. Never returns."""
     code = 1
     try:
+        gc.enable()  # the zygote's own objects stay frozen: never scanned, never copied
         signal.set_wakeup_fd(-1)
         for fd in inherited:  # the zygote's socket, wake-up pipe, selector
             os.close(fd)
@@ -134,7 +149,13 @@ def serve_forks(sock: socket.socket) -> None:
 def main() -> None:
     sock = socket.socket(fileno=int(sys.argv[1]))
     os.environ["TEXTUAL_DRIVER"] = protocol.DRIVER  # Textual reads it when imported
-    _warm()
+    # the gc module's advice for a fork server: no collection while warming (it leaves freed
+    # holes in the shared pages), then every object so far moved out of the collector's sight,
+    # so a console's collections neither walk the ~0.5 M objects it inherits (CPU) nor write to
+    # their pages (copy-on-write: memory no longer shared)
+    gc.disable()
+    _warm(sys.argv[2] if len(sys.argv) > 2 else None)
+    gc.freeze()
     sock.sendall(b'{"ready": true}\n')
     serve_forks(sock)
 
@@ -170,8 +191,9 @@ class ForkedProcess:
 class Zygote:
     """The server's handle on the fork server."""
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(self, python: str = sys.executable, config_path: Path | None = None) -> None:
         self.python = python
+        self.config_path = config_path  # the consoles' config: their calendar is built ahead
         self._sock: socket.socket | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.StreamReader | None = None
@@ -189,6 +211,7 @@ class Zygote:
             "-m",
             "tui.serve.zygote",
             str(theirs.fileno()),
+            *([str(self.config_path)] if self.config_path is not None else []),
             pass_fds=[theirs.fileno()],
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,

@@ -61,4 +61,4 @@ class HeaderBar(Static):
         plain = text.plain
         if plain != self._last:  # an unchanged header costs no bytes on the wire
             self._last = plain
-            self.update(text)
+            self.update(text, layout=False)

@@ -29,7 +29,7 @@ from models.desk.queue import QueueRow
 from models.policy.sanitize import safe_line
 from models.store.tables import TicketKind
 from tui.registry import Owner, bindings
-from tui.widgets.countdown import Countdown, clock_for, countdown
+from tui.widgets.countdown import Countdown, clock_for, countdown, steady_for
 
 COUNTDOWN_WIDTH = 19
 NUMBER_WIDTH = 8
@@ -251,6 +251,19 @@ class QueueView(ScrollView, can_focus=True):
     """
 
     cursor: reactive[int] = reactive(0, always_update=True)
+    _base_style: Style | None = None  # rich_style, until the styles change
+
+    @property
+    def rich_style(self) -> Style:
+        """DOMNode.rich_style walks every ancestor on each call, and the queue asks for each line
+        it paints (a third of a repaint's cost): kept as Textual keeps component styles."""
+        if self._base_style is None:
+            self._base_style = super().rich_style
+        return self._base_style
+
+    def notify_style_update(self) -> None:
+        self._base_style = None
+        super().notify_style_update()
 
     class Highlighted(Message):
         def __init__(self, row: QueueRow | None) -> None:
@@ -293,6 +306,9 @@ class QueueView(ScrollView, can_focus=True):
         # countdowns computed by tick() for `now`, reused by render_line (not computed twice)
         self._cells: dict[int, Countdown] = {}
         self._cells_at = 0.0
+        # ticket -> until when its painted cell still reads right (countdown.steady_for): the tick
+        # skips it till then; emptied whenever rows change
+        self._steady_until: dict[int, float] = {}
         self._breached_seen = -1  # breached count at the last re-filter ("breached only" view)
         self.loaded = False
 
@@ -338,6 +354,7 @@ class QueueView(ScrollView, can_focus=True):
         self._deadlines = data.deadlines
         self._emergencies = data.emergencies
         self._alerting = {row.number for row in data.alerting}
+        self._steady_until.clear()
         self.loaded = complete
         self._reindex(keep)
 
@@ -354,11 +371,14 @@ class QueueView(ScrollView, can_focus=True):
         of the event loop, for every ticket that arrives)."""
         keep = self.current.number if self.current else None
         needle = self.filter.text.lower()
+        changed: set[int] = set(gone)
+        first = len(self._index)  # no shown line above the first change moves or changes
         for number in gone:
-            self._unindex(number)
+            first = min(first, self._unindex(number))
             self._drop(number)
         for row in rows:
-            self._unindex(row.number)
+            changed.add(row.number)
+            first = min(first, self._unindex(row.number))
             self._drop(row.number)
             self._rows[row.number] = row
             if is_alerting(row):
@@ -373,19 +393,27 @@ class QueueView(ScrollView, can_focus=True):
                 position = bisect_left(self._index_keys, pinned_key)
                 self._index_keys.insert(position, pinned_key)
                 self._index.insert(position, row.number)
+                first = min(first, position)
         self._breached_seen = bisect_left(self._deadlines, (self.now, -1))
-        self._strip_cache.clear()  # a few visible lines; some changes keep the version
-        self._after_index_change(keep)
+        # the changed tickets' cached lines go (some changes keep the version); the rest stay
+        for stale in [cached for cached in self._strip_cache if cached[0] in changed]:
+            del self._strip_cache[stale]
+        for number in changed:
+            self._steady_until.pop(number, None)
+        self._after_index_change(keep, first)
 
-    def _unindex(self, number: int) -> None:
+    def _unindex(self, number: int) -> int:
+        """Take ticket `number` out of the shown index; where it was (else past the end)."""
         old = self._rows.get(number)
         if old is None:
-            return
+            return len(self._index)
         key = index_key(old)
         position = bisect_left(self._index_keys, key)
         if position < len(self._index_keys) and self._index_keys[position] == key:
             del self._index_keys[position]
             del self._index[position]
+            return position
+        return len(self._index)
 
     def _drop(self, number: int) -> None:
         old = self._rows.pop(number, None)
@@ -460,9 +488,16 @@ class QueueView(ScrollView, can_focus=True):
         self._strip_cache.clear()
         self._after_index_change(keep)
 
-    def _after_index_change(self, keep: int | None) -> None:
-        """Size, cursor (on the same ticket when it is still shown) and a repaint."""
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self._index))
+    def _after_index_change(self, keep: int | None, first: int = 0) -> None:
+        """Size, cursor (on the same ticket when it is still shown) and a repaint of the shown
+        lines from position `first` on (a ticket arriving at the end repaints one line, not the
+        whole queue)."""
+        size = Size(self.scrollable_content_region.width, len(self._index))
+        if size != self.virtual_size:
+            # as Textual does when no layout is needed: one more row changes the scrollbar, never
+            # another widget, and a layout re-renders the whole screen (~15 ms a ticket here)
+            self.set_reactive(QueueView.virtual_size, size)
+            self._scroll_update(size)
         row = self._rows.get(keep) if keep is not None else None
         position = -1
         if row is not None:
@@ -474,7 +509,11 @@ class QueueView(ScrollView, can_focus=True):
             self.cursor = position
         else:
             self.cursor = min(self.cursor, max(len(self._index) - 1, 0))
-        self.refresh()
+        y = max(first - int(self.scroll_offset.y), 0)
+        if y == 0:
+            self.refresh()
+        elif y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, self.size.height - y))
 
     # ------------------------------------------------------------------ time
 
@@ -495,6 +534,10 @@ class QueueView(ScrollView, can_focus=True):
                 if painted is not None:
                     self.refresh(Region(0, y, self.scrollable_content_region.width, 1))
                 continue
+            if painted is not None and painted[0] == row.number:
+                if now < self._steady_until.get(row.number, now):
+                    continue  # its cell cannot read differently yet
+                self._steady_until[row.number] = now + steady_for(self.policy, row, now) - 0.001
             cell = self._cells[row.number] = countdown(self.policy, row, now, self.zone)
             if painted == (row.number, cell.text, cell.state):
                 continue
