@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -137,9 +136,11 @@ class ShiftdeskApp(App[None]):
         stream = ArrivalStream(self.ctx.store)
         while not worker.is_cancelled:
             deadline = self.ctx.clock() + stream.interval() / self.ctx.demo_speed
-            while not worker.is_cancelled and self.ctx.clock() < deadline:
-                worker_sleep = min(0.25, max(deadline - self.ctx.clock(), 0))
-                time.sleep(worker_sleep)
+            # asleep until the next arrival (a cancel wakes it at once): an idle console must not
+            # wake four times a second for nothing (ten SSH viewers share two cores); at most
+            # 5 s at a time, in case the demo clock is moved
+            while not worker.is_cancelled and (left := deadline - self.ctx.clock()) > 0:
+                worker.cancelled_event.wait(min(left, 5.0))
             if not worker.is_cancelled:
                 stream.arrive(self.ctx.clock())
 

@@ -800,7 +800,9 @@ class ArrivalStream:
         self.rng = random.Random(seed)
 
     def interval(self) -> float:
-        return self.rng.uniform(4.0, 12.0)
+        """Seconds to the next arrival: about three a minute, a busy desk that still lets a demo
+        audience read the queue (and ten served viewers' worlds cost the server little)."""
+        return self.rng.uniform(10.0, 30.0)
 
     def arrive(self, now: float) -> int:
         rng = self.rng
