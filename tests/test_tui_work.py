@@ -7,7 +7,8 @@ from textual.widgets import Label, Static
 
 from models.db import Store
 from models.detail import ticket_detail
-from tests.tui_support import make_app, open_modal, ready, settle, until
+from models.work import load_draft
+from tests.tui_support import ME, make_app, open_modal, ready, settle, until
 from tui.app import ShiftdeskApp
 from tui.widgets.detail import DetailPane, ReplyEditor
 from tui.widgets.queue_view import QueueView
@@ -78,8 +79,8 @@ async def test_draft_survives_an_app_restart(sqlite_store: Store) -> None:
         await pilot.press("r")
         await settle(pilot)
         app.screen.query_one(ReplyEditor).insert("Half-written answer")
-        await pilot.pause(1.2)  # the draft is saved after 0.8 s of quiet
-        await settle(pilot)
+        # the draft is saved after 0.8 s of quiet
+        await until(pilot, lambda: load_draft(sqlite_store, number, ME) == "Half-written answer")
     # a second session on the same store (the demo data is already there)
     again = make_app(sqlite_store, demo_data=False)
     async with again.run_test(size=(120, 40)) as pilot:
@@ -284,9 +285,6 @@ async def test_a_reply_with_a_credential_asks_first(sqlite_store: Store) -> None
 
 
 async def test_a_draft_with_a_credential_is_not_saved(sqlite_store: Store) -> None:
-    from models.work import load_draft
-    from tests.tui_support import ME
-
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
         view = await ready(pilot)
