@@ -259,3 +259,15 @@ async def test_flags_column_is_not_under_the_scrollbar(sqlite_store: Store) -> N
         assert line.text.rstrip().endswith(shown)
         heading = app.screen.query_one(ColumnHeader).render().plain
         assert len(heading.rstrip()) == width
+
+
+async def test_a_tick_during_shutdown_is_harmless(sqlite_store: Store) -> None:
+    """The 1 Hz timer can fire while the app shuts down, after the screens' widgets are gone
+    (seen under load: NoMatches for QueueView from the tick)."""
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        app.tick()
+        ticks = app.ticks
+    app.tick()  # shut down: no screen, no widgets
+    assert app.ticks == ticks
