@@ -11,7 +11,7 @@ from models.desk.actions import Actor
 from models.desk.detail import ticket_detail
 from models.store.db import Store
 from models.store.tables import Message
-from tests.tui_support import ME, loaded, make_app, put_cursor, until
+from tests.tui_support import ME, loaded, make_app, put_cursor, settle, until
 from tui.screens.prompts import Confirm
 from tui.widgets.detail import DetailPane, ReplyEditor
 from tui.widgets.queue_view import QueueView
@@ -64,10 +64,16 @@ async def test_a_reply_is_checked_against_the_version_its_writer_saw(sqlite_url:
         await ana_pilot.press("t")
         await until(ana_pilot, lambda: ticket_detail(store, number).assignee == ANA.email)
         # Bob's open pane follows the change feed to the new version while he writes ...
-        await until(bob_pilot, lambda: pane.detail.version > seen, seconds=5)  # type: ignore[union-attr]
-        # ... and he is told at once, in the editor's title and a notification
+        await until(bob_pilot, lambda: pane.detail.version > seen)  # type: ignore[union-attr]
+        # ... and he is told at once, in the editor's title (in the same handler) and a
+        # notification (posted to the app: in its list once the app has handled the message)
         assert "changed since you started" in str(pane.query_one("#editor-title").render())
-        assert any("ana@shiftdesk.example took it" in str(n.message) for n in bob._notifications)
+        await until(
+            bob_pilot,
+            lambda: any(
+                "ana@shiftdesk.example took it" in str(n.message) for n in bob._notifications
+            ),
+        )
         await bob_pilot.press("ctrl+s")
         await until(bob_pilot, lambda: isinstance(bob.screen, Confirm))
         assert "ana@shiftdesk.example took it" in bob.screen.question  # type: ignore[attr-defined]
@@ -103,7 +109,8 @@ async def test_taking_a_colleagues_ticket_asks_and_tells_them(sqlite_url: str) -
         await until(ana_pilot, lambda: isinstance(ana.screen, Confirm))
         assert "assigned to alex@shiftdesk.example" in ana.screen.question  # type: ignore[attr-defined]
         await ana_pilot.press("n")  # not by accident: nothing changes
-        await ana_pilot.pause(0.1)
+        await until(ana_pilot, lambda: not isinstance(ana.screen, Confirm))
+        await settle(ana_pilot)  # had it started a take, the take would be done
         assert ticket_detail(store, number).assignee == ME.email
         await ana_pilot.press("t")
         await until(ana_pilot, lambda: isinstance(ana.screen, Confirm))
@@ -117,7 +124,6 @@ async def test_taking_a_colleagues_ticket_asks_and_tells_them(sqlite_url: str) -
                 and "taken over by ana@shiftdesk.example" in str(n.message)
                 for n in alex._notifications
             ),
-            seconds=5,
         )
         last = ticket_detail(store, number).audit[-1]
         assert last.sentence() == "ana@shiftdesk.example took it over from alex@shiftdesk.example."

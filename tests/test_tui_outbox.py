@@ -9,22 +9,9 @@ from sqlalchemy import text
 from models.policy.config import Config, SmtpConfig
 from models.store.db import Store
 from tests.test_outbox_smtp import Sink, free_port
-from tests.tui_support import make_app
+from tests.tui_support import make_app, until
 from tui.widgets.detail import ReplyEditor
 from tui.widgets.queue_view import QueueView
-
-
-async def settle(pilot, rounds: int = 3) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(rounds):
-        await pilot.pause(0.1)
-
-
-async def wait_for(pilot, condition, seconds: float = 8.0) -> bool:  # type: ignore[no-untyped-def]
-    for _ in range(int(seconds / 0.1)):
-        if condition():
-            return True
-        await pilot.pause(0.1)
-    return condition()
 
 
 async def test_reply_waits_for_the_smtp_server_and_is_sent_once(sqlite_store: Store) -> None:
@@ -35,7 +22,7 @@ async def test_reply_waits_for_the_smtp_server_and_is_sent_once(sqlite_store: St
     app = make_app(sqlite_store, live=True, config=Config(smtp=smtp))
     async with app.run_test(size=(120, 40)) as pilot:
         view = app.screen.query_one(QueueView)
-        assert await wait_for(pilot, lambda: view.loaded)
+        await until(pilot, lambda: view.loaded)
         for i in range(view.visible_count):
             row = view.row_at(i)
             if row and row.first_response_at is None and row.kind == "standard":
@@ -43,14 +30,14 @@ async def test_reply_waits_for_the_smtp_server_and_is_sent_once(sqlite_store: St
                 break
         number = view.current.number  # type: ignore[union-attr]
         await pilot.press("r")
-        assert await wait_for(pilot, lambda: app.screen.query_one(ReplyEditor).has_focus)
+        await until(pilot, lambda: app.screen.query_one(ReplyEditor).has_focus)
         app.screen.query_one(ReplyEditor).insert("The fix is in 9.4.2.")
         await pilot.press("ctrl+s")
-        assert await wait_for(pilot, lambda: "outbox: 1 waiting" in app.outbox_line)
+        await until(pilot, lambda: "outbox: 1 waiting" in app.outbox_line)
         assert "refused" in app.outbox_line.lower() or "connect" in app.outbox_line.lower()
         # the screen still works while mail can't go out (once the answered ticket has left the
         # waiting view, so that its leaving cannot move the cursor under the test's feet)
-        assert await wait_for(
+        await until(
             pilot,
             lambda: all(
                 (row := view.row_at(i)) is None or row.number != number
@@ -59,8 +46,7 @@ async def test_reply_waits_for_the_smtp_server_and_is_sent_once(sqlite_store: St
         )
         before = view.cursor
         await pilot.press("escape", "j")
-        await settle(pilot)
-        assert view.cursor == before + 1 or view.visible_count <= before + 1
+        await until(pilot, lambda: view.cursor == before + 1 or view.visible_count <= before + 1)
         # the server comes up; the backoff has passed (simulated), the worker runs again
         sink = Sink()
         controller = Controller(sink, hostname="127.0.0.1", port=port)
@@ -69,10 +55,9 @@ async def test_reply_waits_for_the_smtp_server_and_is_sent_once(sqlite_store: St
             with sqlite_store.transaction() as s:
                 s.execute(text("UPDATE outbox SET next_attempt_at = 0"))
             app.kick_outbox()
-            assert await wait_for(pilot, lambda: len(sink.messages) == 1)
-            assert await wait_for(pilot, lambda: app.outbox_line == "")
-            app.kick_outbox()  # a second pass sends nothing more
-            await settle(pilot, 10)
+            await until(pilot, lambda: len(sink.messages) == 1)
+            await until(pilot, lambda: app.outbox_line == "")
+            await app.deliver_outbox().wait()  # a second pass sends nothing more
             assert len(sink.messages) == 1
             assert f"[#{number}]" in str(sink.messages[0]["Subject"])
         finally:

@@ -67,8 +67,7 @@ async def test_decline_queues_the_standard_reply(sqlite_store: Store) -> None:
             modal.query_one("#reply-preview", Static).content
         )
         await pilot.press("ctrl+s")  # no reason yet
-        await pilot.pause(0.1)
-        assert "say why" in row_message(modal, "reason")
+        await until(pilot, lambda: "say why" in row_message(modal, "reason"))
         await type_into(pilot, "reason", "standard support is by email")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
@@ -139,15 +138,13 @@ async def test_bad_number_zone_and_time_are_refused_inline(sqlite_store: Store) 
         await type_into(pilot, "call_time", "2026-03-01 09:00")
         assert "in the past" in row_message(modal, "call_time")
         await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "nothing was saved" in modal.status_text)
         assert app.screen is modal
-        assert "nothing was saved" in modal.status_text
         await switch_tab(pilot, "call")
         await type_into(pilot, "duration", "0")
         modal.query_one("#counts_first", Checkbox).value = True
         await pilot.press("ctrl+s")
-        await pilot.pause(0.1)
-        assert "nobody answered" in row_message(modal, "duration")
+        await until(pilot, lambda: "nobody answered" in row_message(modal, "duration"))
         assert "call notes" in row_message(modal, "call_notes")
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))

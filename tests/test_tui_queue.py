@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from textual.command import CommandList, CommandPalette
 
 from models.desk import actions
 from models.desk.oncall import is_alerting
@@ -17,11 +18,7 @@ from tui.widgets.queue_view import QueueView
 async def loaded(pilot) -> QueueView:  # type: ignore[no-untyped-def]
     app: ShiftdeskApp = pilot.app
     view = app.screen.query_one(QueueView)
-    for _ in range(100):
-        await pilot.pause(0.02)
-        if view.loaded:
-            break
-    assert view.loaded
+    await until(pilot, lambda: view.loaded)
     return view
 
 
@@ -105,14 +102,16 @@ async def test_help_screen(sqlite_store: Store) -> None:
         assert type(app.screen).__name__ == "QueueScreen"
 
 
-async def test_ticket_from_another_process_appears_within_a_second(db_url: str) -> None:
+async def test_ticket_from_another_process_appears(db_url: str) -> None:
+    """Through the change feed; how fast is bench/oncall_bench.py's figure, not this test's."""
     store = Store(db_url)
     app = make_app(store, live=True)
     other = Store(db_url)  # a second connection pool, as another process would have
     try:
         async with app.run_test(size=(120, 40)) as pilot:
+            # loaded: the feed's baseline was taken before the rows were read, so the ticket
+            # committed next is sure to arrive
             view = await loaded(pilot)
-            await pilot.pause(0.6)  # the feed has its baseline
             number = await asyncio.to_thread(
                 actions.create_ticket,
                 other,
@@ -121,14 +120,7 @@ async def test_ticket_from_another_process_appears_within_a_second(db_url: str) 
                 received_at=FROZEN_NOW - 60,
                 entitlement="license",
             )
-            loop = asyncio.get_running_loop()
-            started = loop.time()
-            while loop.time() - started < 3:
-                await pilot.pause(0.05)
-                if number in visible_numbers(view):
-                    break
-            assert number in visible_numbers(view)
-            assert loop.time() - started < 1.5
+            await until(pilot, lambda: number in visible_numbers(view))
     finally:
         other.dispose()
         store.dispose()
@@ -159,7 +151,9 @@ async def test_hostile_subject_is_shown_literally(sqlite_store: Store, subject: 
         else:
             assert "␛" in text or "<U+009B>" in text
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        pane = app.screen.detail  # type: ignore[attr-defined]
+        await until(pilot, lambda: pane.detail is not None and pane.detail.number == number)
+        await pilot.pause()
         screenshot = app.export_screenshot()
         assert "\x1b" not in screenshot
 
@@ -177,13 +171,20 @@ async def test_command_palette_lists_ticket_actions(sqlite_store: Store) -> None
             "Toggle: emergencies only",
         ):
             assert wanted in titles
-        await pilot.press("ctrl+p")
-        await pilot.press(*"emergencies only")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
-        await pilot.pause(0.2)
         view = app.screen.query_one(QueueView)
-        assert view.filter.emergencies
+        await pilot.press("ctrl+p")
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        await pilot.press(*"emergencies only")
+        commands = palette.query_one(CommandList)
+
+        def offered() -> bool:  # the search runs in the background: wait for its hit
+            at = commands.highlighted
+            return at is not None and "emergencies" in str(commands.get_option_at_index(at).prompt)
+
+        await until(pilot, offered)
+        await pilot.press("enter")
+        await until(pilot, lambda: view.filter.emergencies)
 
 
 async def test_breached_view_follows_the_clock(sqlite_store: Store) -> None:
@@ -258,3 +259,15 @@ async def test_flags_column_is_not_under_the_scrollbar(sqlite_store: Store) -> N
         assert line.text.rstrip().endswith(shown)
         heading = app.screen.query_one(ColumnHeader).render().plain
         assert len(heading.rstrip()) == width
+
+
+async def test_a_tick_during_shutdown_is_harmless(sqlite_store: Store) -> None:
+    """The 1 Hz timer can fire while the app shuts down, after the screens' widgets are gone
+    (seen under load: NoMatches for QueueView from the tick)."""
+    app = make_app(sqlite_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        app.tick()
+        ticks = app.ticks
+    app.tick()  # shut down: no screen, no widgets
+    assert app.ticks == ticks

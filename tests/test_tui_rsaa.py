@@ -85,9 +85,8 @@ async def test_bad_input_shows_inline_errors_and_saves_nothing(sqlite_store: Sto
         await type_into(pilot, "temp_account", "admin password=Hunter2")
         assert "no password" in row_message(modal, "temp_account")
         await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "nothing was saved" in modal.status_text)
         assert app.screen is modal
-        assert "nothing was saved" in modal.status_text
         assert "enter the name" in row_message(modal, "accepted_by_name")
         assert app.screen.focused is not None and app.screen.focused.id == "accepted_by_name"
         # fixing one field clears its line as you type
@@ -106,8 +105,7 @@ async def test_screen_share_refused_without_phone_escalation(sqlite_store: Store
         await pilot.pause()
         assert "not escalated to phone" in row_message(modal, "method")
         await pilot.press("ctrl+s")  # no tool named yet: refused inline first
-        await pilot.pause(0.1)
-        assert "name the meeting tool" in row_message(modal, "tool_name")
+        await until(pilot, lambda: "name the meeting tool" in row_message(modal, "tool_name"))
         await type_into(pilot, "tool_name", "Zoom")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "not recorded" in modal.status_text)

@@ -6,8 +6,9 @@ from sqlalchemy import text
 from textual.widgets import Label, Static
 
 from models.desk.detail import ticket_detail
+from models.desk.work import load_draft
 from models.store.db import Store
-from tests.tui_support import make_app, open_modal, ready, settle, until
+from tests.tui_support import ME, make_app, open_modal, ready, settle, until
 from tui.app import ShiftdeskApp
 from tui.widgets.detail import DetailPane, ReplyEditor
 from tui.widgets.queue_view import QueueView
@@ -78,8 +79,8 @@ async def test_draft_survives_an_app_restart(sqlite_store: Store) -> None:
         await pilot.press("r")
         await settle(pilot)
         app.screen.query_one(ReplyEditor).insert("Half-written answer")
-        await pilot.pause(1.2)  # the draft is saved after 0.8 s of quiet
-        await settle(pilot)
+        # the draft is saved after 0.8 s of quiet
+        await until(pilot, lambda: load_draft(sqlite_store, number, ME) == "Half-written answer")
     # a second session on the same store (the demo data is already there)
     again = make_app(sqlite_store, demo_data=False)
     async with again.run_test(size=(120, 40)) as pilot:
@@ -284,9 +285,6 @@ async def test_a_reply_with_a_credential_asks_first(sqlite_store: Store) -> None
 
 
 async def test_a_draft_with_a_credential_is_not_saved(sqlite_store: Store) -> None:
-    from models.desk.work import load_draft
-    from tests.tui_support import ME
-
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
         view = await ready(pilot)
@@ -338,7 +336,10 @@ async def test_mouse_click_selects_and_double_click_opens(sqlite_store: Store) -
 async def test_holding_j_with_the_pane_open_loads_where_the_cursor_rests(
     sqlite_store: Store, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
+    """No load while the key is held, one when the cursor rests: driven by the screen's
+    follow_delay, not by how fast the machine handles ten keys."""
     import models.desk.detail
+    from tui.screens.queue import QueueScreen
 
     loads: list[int] = []
     real = models.desk.detail.ticket_detail
@@ -351,15 +352,26 @@ async def test_holding_j_with_the_pane_open_loads_where_the_cursor_rests(
     app = make_app(sqlite_store)
     async with app.run_test(size=(120, 40)) as pilot:
         view = await ready(pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        pane = screen.query_one(DetailPane)
+        first = view.current.number  # type: ignore[union-attr]
         await pilot.press("enter")
-        await settle(pilot)
+        await until(pilot, lambda: pane.detail is not None and pane.detail.number == first)
+        await app.workers.wait_for_complete()
         loads.clear()
-        await pilot.press(*"j" * 10)  # as fast as a held key repeats
-        await settle(pilot)
-        pane = app.screen.query_one(DetailPane)
-        assert view.cursor == min(10, view.visible_count - 1) and view.current is not None
-        assert pane.detail is not None and pane.detail.number == view.current.number
-        assert len(loads) <= 2, loads
+        screen.follow_delay = 3600.0  # the key is held: the cursor never rests between repeats
+        await pilot.press(*"j" * 9)
+        await app.workers.wait_for_complete()
+        assert view.cursor == min(9, view.visible_count - 1)
+        assert loads == [] and pane.number == first  # the pane stayed where it was
+        screen.follow_delay = 0.001  # the last repeat: the cursor rests
+        await pilot.press("j")
+        rested = view.current.number  # type: ignore[union-attr]
+        assert view.cursor == min(10, view.visible_count - 1) and rested != first
+        await until(pilot, lambda: pane.detail is not None and pane.detail.number == rested)
+        await app.workers.wait_for_complete()
+        assert loads == [rested]  # one load for ten rows, of the row the cursor rests on
 
 
 async def test_a_key_right_after_moving_acts_on_the_highlighted_ticket(
@@ -379,6 +391,7 @@ async def test_a_key_right_after_moving_acts_on_the_highlighted_ticket(
         shown = app.screen.query_one(DetailPane).number
         assert shown is not None
         untouched = ticket_detail(sqlite_store, shown).version
+        app.screen.follow_delay = 3600.0  # type: ignore[attr-defined]  # the pane lags behind
         await pilot.press("j", "t")  # before the pane has caught up with the cursor
         target = view.row_at(view.cursor)
         await settle(pilot)

@@ -59,9 +59,17 @@ def make_app(
     return ShiftdeskApp(ctx)
 
 
+async def finished(pilot: Pilot[Any]) -> None:
+    """Every worker running now has finished, but a live app's change feed (it never does) and
+    prompt workers (they wait for a person: see `settle`)."""
+    finite = [w for w in pilot.app.workers if w.group not in ("feed", PROMPT)]
+    if finite:  # (an empty list would mean every worker, the feed's too)
+        await pilot.app.workers.wait_for_complete(finite)
+
+
 async def ready(pilot: Pilot[Any]) -> QueueView:
     """The queue once the first loads have finished."""
-    await pilot.app.workers.wait_for_complete()
+    await finished(pilot)
     await pilot.pause()
     return pilot.app.screen.query_one(QueueView)
 
@@ -81,9 +89,10 @@ def put_cursor(view: QueueView, number: int) -> None:
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Let the workers a key started finish, and the messages they post be handled. A worker
-    awaiting a prompt (push_screen_wait) waits for a person once its prompt is up: it is only
-    waited for until it finishes or puts its prompt up."""
+    """Let the workers a key started finish, and the messages they post be handled (three
+    rounds: a handler may start another worker). A worker awaiting a prompt (push_screen_wait)
+    waits for a person once its prompt is up: it is only waited for until it finishes or puts its
+    prompt up. Timers are not waited for: wait on what they do with `until`."""
     app = pilot.app
 
     def prompts_settled() -> bool:
@@ -92,14 +101,14 @@ async def settle(pilot: Pilot[Any]) -> None:
         )
 
     for _ in range(3):
-        working = [worker for worker in app.workers if worker.group != PROMPT]
-        if working:  # (an empty list would mean every worker to wait_for_complete)
-            await app.workers.wait_for_complete(working)
+        await finished(pilot)
         await until(pilot, prompts_settled)
-        await pilot.pause(0.05)
+        await pilot.pause()  # every message already queued is handled
 
 
-async def until(pilot: Pilot[Any], condition: Callable[[], bool], seconds: float = 3.0) -> None:
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Poll `condition` until it holds. `seconds` only bounds a failure: on a loaded 2-core CI
+    machine a worker, a feed poll or a timer can take seconds, so keep it generous."""
     loop = asyncio.get_running_loop()
     started = loop.time()
     while not condition():

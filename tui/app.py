@@ -145,6 +145,8 @@ class ShiftdeskApp(App[None]):
                 stream.arrive(self.ctx.clock())
 
     def tick(self) -> None:
+        if not self.is_running:  # shutting down: the screens' widgets may be gone already
+            return
         screen = self.screen if isinstance(self.screen, QueueScreen) else self._queue_screen()
         self.ticks += 1
         now = self.ctx.clock()

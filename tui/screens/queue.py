@@ -69,6 +69,10 @@ class ColumnHeader(Static):
 class QueueScreen(Screen[None]):
     BINDINGS = bindings(Owner.QUEUE)  # tui.registry: every command declared once
 
+    # seconds the cursor rests before the open pane follows it; tests set it per screen (huge: a
+    # held key that never rests; tiny: at once) rather than depend on how fast keys are handled
+    follow_delay: float = FOLLOW_DELAY
+
     def __init__(self) -> None:
         super().__init__()
         self.feed: ChangeFeed | None = None
@@ -152,6 +156,11 @@ class QueueScreen(Screen[None]):
         from models.desk.work import sla_policy
 
         ctx = self.sd.ctx
+        # the feed's baseline comes before the rows are read: a change committed while they load
+        # is delivered by the feed, never lost between the load and the feed's start (and once
+        # the queue is loaded, every later change is sure to arrive)
+        feed = ChangeFeed(ctx.store) if ctx.live else None
+        self.feed = feed
         with ctx.store.session() as session:
             head = load_queue(session, limit=HEAD_ROWS)
         # the first frame: a few hundred rows, cheap enough to prepare on the event loop
@@ -162,8 +171,8 @@ class QueueScreen(Screen[None]):
         with ctx.store.session() as session:
             rows = load_queue(session, include_closed=True)
         self.post_message(QueueLoaded(build_queue_data(rows, policy), complete=True))
-        if ctx.live:
-            self.watch_changes()
+        if feed is not None:
+            self.watch_changes(feed)
 
     def on_queue_loaded(self, message: QueueLoaded) -> None:
         if isinstance(message.data, QueueData):
@@ -182,14 +191,12 @@ class QueueScreen(Screen[None]):
         self._refresh_availability()
 
     @work(thread=True, exclusive=True, group="feed", exit_on_error=False)
-    def watch_changes(self) -> None:
+    def watch_changes(self, feed: ChangeFeed) -> None:
         """Poll the change feed (~2 Hz on SQLite, LISTEN on PostgreSQL) and post changed rows."""
         from textual.worker import get_current_worker
 
         worker = get_current_worker()
         store = self.sd.ctx.store
-        feed = ChangeFeed(store)
-        self.feed = feed
         backoff = 0.5
         viewers: dict[int, list[str]] | None = None
         scanned_at = 0.0
@@ -369,7 +376,7 @@ class QueueScreen(Screen[None]):
             self._follow.stop()
             self._follow = None
         if self.has_class("-detail") and message.row is not None:
-            self._follow = self.set_timer(FOLLOW_DELAY, self._flush_follow)
+            self._follow = self.set_timer(self.follow_delay, self._flush_follow)
 
     def _flush_follow(self) -> None:
         """Show the highlighted ticket in the open pane now (a pending follow is cancelled).
