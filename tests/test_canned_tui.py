@@ -210,6 +210,6 @@ def test_the_picker_80x24(sqlite_store: Store, snap_compare: Any) -> None:
             pilot,
             lambda: (p := _picker(app)) is not None and p.shown[0].name == "Phone call declined",
         )
-        await pilot.pause(0.1)
+        await settle(pilot)  # the preview of the highlighted reply painted
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_picker)

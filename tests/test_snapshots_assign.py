@@ -10,7 +10,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from models.store.db import Store
-from tests.tui_support import make_app, until
+from tests.tui_support import make_app, settle, until
 from tui.screens.assign_picker import AssignPicker
 from tui.widgets.queue_view import QueueView
 
@@ -30,7 +30,11 @@ def test_assign_picker_80x24(sqlite_store: Store, snap_compare: Any) -> None:
         )
         await pilot.press("h")
         await until(pilot, lambda: isinstance(app.screen, AssignPicker), seconds=5)
+        picker = app.screen
+        assert isinstance(picker, AssignPicker)
+        before = list(picker.shown)
         await pilot.press("k")  # a typed filter: the matches highlighted
-        await pilot.pause(0.1)
+        await until(pilot, lambda: picker.shown != before)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_picker)

@@ -9,7 +9,7 @@ from models.desk import actions
 from models.desk.actions import Actor
 from models.desk.detail import ticket_detail
 from models.store.db import Store
-from tests.tui_support import ME, loaded, make_app, put_cursor, until
+from tests.tui_support import ME, loaded, make_app, put_cursor, settle, until
 from tui.screens.assign_picker import AssignPicker
 from tui.screens.prompts import Confirm
 from tui.widgets.detail import DetailPane
@@ -105,7 +105,8 @@ async def test_giving_a_ticket_tells_the_new_assignee(sqlite_url: str) -> None:
         await until(alex_pilot, lambda: isinstance(alex.screen, Confirm))
         assert "assigned to sam@shiftdesk.example. Unassign it?" in alex.screen.question  # type: ignore[attr-defined]
         await alex_pilot.press("n")
-        await alex_pilot.pause(0.1)
+        await until(alex_pilot, lambda: not isinstance(alex.screen, Confirm))
+        await settle(alex_pilot)  # a "no" runs nothing: the prompt worker ends, nothing written
         assert ticket_detail(store, number).assignee == SAM.email
         await alex_pilot.press("U")
         await until(alex_pilot, lambda: isinstance(alex.screen, Confirm))
@@ -139,9 +140,10 @@ async def test_the_picker_invents_nobody_and_offers_nobody(sqlite_url: str) -> N
         await pilot.press(*"zed@x")  # no such technician: enter does nothing, the hint says why
         await until(pilot, lambda: picker.shown == [])
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await until(
+            pilot, lambda: "No technician matches" in str(picker.query_one("#hint").render())
+        )
         assert app.screen is picker
-        assert "No technician matches" in str(picker.query_one("#hint").render())
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, AssignPicker))
         assert ticket_detail(store, number).assignee == SAM.email
