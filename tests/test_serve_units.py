@@ -177,3 +177,24 @@ def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+def test_a_lone_esc_is_reported_before_the_reader_goes_idle() -> None:
+    """After input the reader keeps polling at Textual's pace until well past ESCDELAY: an Esc
+    pending in the parser is resolved by the next poll (within ~0.2 s), so an Esc and a `q` typed
+    half a second later stay two keys (with one idle 1 s poll right after the Esc, they arrived
+    together and read as alt+q)."""
+    from textual import constants
+
+    from tui.serve.driver import BUSY_POLL, BUSY_WINDOW, IDLE_POLL, next_poll
+
+    assert BUSY_WINDOW > constants.ESCAPE_DELAY + 2 * BUSY_POLL
+    typed = 100.0
+    polls = [typed]
+    while polls[-1] < typed + BUSY_WINDOW:  # the reader's wake-ups after the key
+        polls.append(polls[-1] + next_poll(polls[-1], typed))
+    # a wake-up may come a hair before the parser's deadline: the one after it must be short too
+    window = typed + constants.ESCAPE_DELAY, typed + constants.ESCAPE_DELAY + 2 * BUSY_POLL + 1e-6
+    assert len([t for t in polls if window[0] <= t <= window[1]]) >= 2
+    assert next_poll(typed + 0.05, typed) == BUSY_POLL
+    assert next_poll(typed + BUSY_WINDOW + 0.01, typed) == IDLE_POLL  # idle again: 1 wake-up/s
