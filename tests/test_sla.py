@@ -140,7 +140,9 @@ def test_status(
 
 def test_humanize_texts(phoenix: SlaPolicy) -> None:
     assert humanize(_state(3 * H + 12 * 60), PHOENIX) == "3h 12m"
-    assert humanize(_state(42 * 60 + 10), "America/Phoenix") == "42m 10s"
+    assert humanize(_state(42 * 60 + 10), "America/Phoenix") == "42m"  # seconds: last 10 min
+    assert humanize(_state(9 * 60 + 10), "America/Phoenix") == "9m 10s"
+    assert humanize(_state(10 * 60), "America/Phoenix") == "10m"
     assert humanize(_state(2 * H, paused=True), PHOENIX) == "paused · resumes Mon 08:00"
     assert humanize(_state(-12 * 60, breached=True), PHOENIX) == "overdue 12m"
     assert humanize(_state(-(2 * H + 5 * 60), breached=True), PHOENIX) == "overdue 2h 05m"

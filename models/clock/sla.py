@@ -150,7 +150,8 @@ class SlaPolicy:
 
 
 def humanize(state: SlaState, zone: Zone) -> str:
-    """'3h 12m', '42m 10s', 'paused · resumes Mon 08:00', 'overdue 12m' (times in `zone`)."""
+    """'3h 12m', '42m', '9m 10s', 'paused · resumes Mon 08:00', 'overdue 12m' (times in
+    `zone`)."""
     if state.breached:
         return overdue(-state.remaining_seconds)
     if state.paused:

@@ -84,9 +84,17 @@ def span(whole: int, *, seconds: bool) -> str:
     return f"{minutes}m" if minutes else "<1m"
 
 
+# a countdown shows seconds in its last minutes only: '42m' ticks once a minute, '9m 59s' every
+# second. A screen of countdowns under an hour repainted every second cost a served console about
+# a third of its idle CPU, for seconds nobody acts on 40 minutes ahead.
+SECONDS_UNDER = 600
+
+
 def countdown(seconds: float) -> str:
-    """Time left: '3h 12m', '42m 10s' under an hour, '35s' under a minute, '2d 3h' from a day."""
-    return span(math.ceil(seconds), seconds=True)
+    """Time left: '3h 12m', '42m' under an hour, '9m 59s' under ten minutes, '35s' under a
+    minute, '2d 3h' from a day."""
+    whole = math.ceil(seconds)
+    return span(whole, seconds=whole < SECONDS_UNDER)
 
 
 def overdue(seconds: float) -> str:

@@ -6,6 +6,7 @@ import math
 from typing import NamedTuple
 
 from models.clock.sla import RESUME_DATE_AFTER, ClockKind, SlaPolicy
+from models.clock.timefmt import SECONDS_UNDER
 from models.desk.queue import QueueRow
 from models.store.tables import Entitlement, TicketKind, TicketStatus
 
@@ -76,9 +77,10 @@ def steady_for(policy: SlaPolicy, row: QueueRow, now: float) -> float:
         if state.resumes_at is not None and state.resumes_at - RESUME_DATE_AFTER > now:
             steady = min(steady, state.resumes_at - RESUME_DATE_AFTER - now)
         return max(0.0, steady)
-    # "2d 3h" / "3h 12m" / "42m 10s" of ceil(remaining): the next value shows at boundary - 1
+    # "2d 3h" / "3h 12m" / "42m" / "9m 10s" of ceil(remaining): the next value shows at
+    # boundary - 1
     whole = math.ceil(remaining)
-    unit = 3600 if whole >= 86400 else 60 if whole >= 3600 else 1
+    unit = 3600 if whole >= 86400 else 60 if whole >= SECONDS_UNDER else 1
     steady = min(steady, remaining - (whole // unit * unit - 1))
     for threshold in (0.0, *policy.thresholds(clock.kind)):  # breach, critical, warning
         if threshold <= remaining:
