@@ -31,13 +31,6 @@ class AssignPicker(ModalScreen[str | None]):
         Binding("down", "move(1)", "Next", show=False),
         Binding("up", "move(-1)", "Previous", show=False),
     ]
-    DEFAULT_CSS = """
-    AssignPicker { align: center middle; }
-    AssignPicker > Vertical { width: 64; max-width: 95%; height: auto; border: round $accent;
-        background: $surface; padding: 1 2; }
-    AssignPicker OptionList { height: auto; max-height: 12; margin-top: 1; }
-    AssignPicker #hint { color: $text-muted; height: auto; }
-    """
 
     def __init__(
         self,
