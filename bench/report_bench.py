@@ -17,38 +17,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cli import clean_env, command  # noqa: E402
-
-
-def _scratch_database(server: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    from models.store.db import normalize_url
-
-    name = f"report_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalize_url(server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return server.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_database(url: str, server: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    from models.store.db import normalize_url
-
-    admin = create_engine(normalize_url(server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)"))
-    admin.dispose()
+from _cli import clean_env, command, drop_database, scratch_database  # noqa: E402
 
 
 def answer_most(store: object, now: float, seed: int = 5) -> int:
@@ -157,7 +132,11 @@ def main() -> None:
     print(f"backend {backend}, report over the last 30 days, {args.runs} runs each")
     for count in args.tickets:
         with tempfile.TemporaryDirectory() as folder:
-            url = _scratch_database(args.pg) if args.pg else f"sqlite:///{folder}/bench.db"
+            url = (
+                scratch_database(args.pg, "report_bench")
+                if args.pg
+                else f"sqlite:///{folder}/bench.db"
+            )
             try:
                 now = time.time()
                 store = Store(url)
@@ -189,7 +168,7 @@ def main() -> None:
                 baseline = time.perf_counter() - started
             finally:
                 if args.pg:
-                    _drop_database(url, args.pg)
+                    drop_database(url, args.pg)
         print(
             f"{count:>7} tickets ({answered} answered, {report.breaches} breaches): "
             f"report p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; "

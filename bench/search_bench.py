@@ -15,35 +15,13 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def _scratch_database(server: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    from models.store.db import normalize_url
-
-    name = f"search_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalize_url(server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return server.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_database(url: str, server: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    from models.store.db import normalize_url
-
-    admin = create_engine(normalize_url(server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)"))
-    admin.dispose()
+from _cli import drop_database, scratch_database  # noqa: E402
 
 
 def shapes(store: object) -> dict[str, str]:
@@ -94,7 +72,11 @@ def main() -> None:
     from models.store.search import search_numbers
 
     workdir = Path(tempfile.mkdtemp(prefix="search-bench-"))
-    url = _scratch_database(args.pg) if args.pg else f"sqlite:///{workdir / 'bench.db'}"
+    url = (
+        scratch_database(args.pg, "search_bench")
+        if args.pg
+        else f"sqlite:///{workdir / 'bench.db'}"
+    )
     try:
         store = Store(url)
         started = time.perf_counter()
@@ -131,7 +113,7 @@ def main() -> None:
         store.dispose()
     finally:
         if args.pg:
-            _drop_database(url, args.pg)
+            drop_database(url, args.pg)
 
 
 if __name__ == "__main__":
