@@ -26,7 +26,7 @@ from models.desk.actions import (
     normalize_email,
     technician_for,
 )
-from models.desk.work import first_response_deadline, first_response_minutes, sla_policy
+from models.desk.work import _record_first_response, sla_policy
 from models.policy.config import Config
 from models.store.db import Store
 from models.store.search import sqlite_bulk_load
@@ -632,22 +632,16 @@ def populate(
                 ticket.assignee_id = tech.id
             if stage in ("answered", "closed", "followup", "rsaa", "rsaa_revoked"):
                 answered_at = received + 1.5 * HOUR
-                session.add(
-                    Message(
-                        ticket_number=number,
-                        direction=MessageDirection.OUT,
-                        author=tech.email,
-                        technician_id=tech.id or 0,
-                        created_at=answered_at,
-                        subject=f"Re: [#{number}] {subject}",
-                        body="Thanks for the details. Could you send the server log "
-                        "from the time of the error?",
-                    )
+                _first_reply(
+                    session,
+                    ticket,
+                    tech,
+                    answered_at,
+                    "Thanks for the details. Could you send the server log from the time of the "
+                    "error?",
+                    config,
                 )
-                _answer(ticket, answered_at, tech, config)
                 ticket.status = TicketStatus.ANSWERED
-                ticket.waiting_since = None
-                audit(session, number, Actor(tech.email), "reply", answered_at, first=True)
             if stage == "followup":
                 again = now - 0.5 * HOUR
                 session.add(
@@ -715,14 +709,32 @@ def populate(
             _history(session, random.Random(seed + 1), now, history_days, world, techs, config)
 
 
-def _answer(ticket: Ticket, at: float, tech: Technician, config: Config) -> None:
-    """The first response as `models.desk.work` records it: when, by whom, measured against what."""
-    ticket.first_response_at = at
-    ticket.first_response_by_id = tech.id
-    deadline = first_response_deadline(ticket, config)
-    ticket.first_response_deadline = deadline
-    ticket.first_response_minutes = first_response_minutes(ticket, at, config)
-    ticket.first_response_met = at <= deadline
+def _first_reply(
+    session: Session,
+    ticket: Ticket,
+    tech: Technician,
+    at: float,
+    body: str,
+    config: Config,
+) -> None:
+    """`tech`'s first reply, recorded as `models.desk.work` records one (the message, the first
+    response measured against its deadline, the audit event); the caller sets the status."""
+    number = ticket.number
+    assert number is not None
+    session.add(
+        Message(
+            ticket_number=number,
+            direction=MessageDirection.OUT,
+            author=tech.email,
+            technician_id=tech.id or 0,
+            created_at=at,
+            subject=f"Re: [#{number}] {ticket.subject}",
+            body=body,
+        )
+    )
+    _record_first_response(ticket, at, config, tech.id)
+    ticket.waiting_since = None
+    audit(session, number, Actor(tech.email), "reply", at, first=True)
 
 
 def _history(
@@ -770,24 +782,18 @@ def _history(
             number = ticket.number
             assert number is not None
             tech = rng.choice(techs)
-            session.add(
-                Message(
-                    ticket_number=number,
-                    direction=MessageDirection.OUT,
-                    author=tech.email,
-                    technician_id=tech.id or 0,
-                    created_at=answered,
-                    subject=f"Re: [#{number}] {subject}",
-                    body="Thanks, we are on it. Could you send the log from the time of the error?",
-                )
+            _first_reply(
+                session,
+                ticket,
+                tech,
+                answered,
+                "Thanks, we are on it. Could you send the log from the time of the error?",
+                config,
             )
-            _answer(ticket, answered, tech, config)
             ticket.assignee_id = tech.id
             ticket.status = TicketStatus.CLOSED
-            ticket.waiting_since = None
             ticket.closed_at = min(now - HOUR, answered + rng.uniform(2, 48) * HOUR)
             ticket.updated_at = ticket.closed_at
-            audit(session, number, Actor(tech.email), "reply", answered, first=True)
             audit(session, number, Actor(tech.email), "close", ticket.closed_at)
             mark_changed(session, number, now)
 
