@@ -21,10 +21,10 @@ from models.desk.work import (
     _check_open,
     _check_secret,
     _record_first_response,
+    _secret_confirmed,
     _send_reply,
 )
 from models.policy.config import Config
-from models.policy.credentials import find_credential
 from models.store.db import Store
 from models.store.tables import (
     Customer,
@@ -141,7 +141,7 @@ def grant_phone(
             scheduled_at=scheduled_at,
             timezone=zone,
             note=decision.note,
-            secret_confirmed=_confirmed(allow_secret, decision.note),
+            secret_confirmed=_secret_confirmed(allow_secret, decision.note),
         )
         return PhoneResult(ticket, decision.id)
 
@@ -215,7 +215,7 @@ def decline_phone(
             reason=reason_text,
             reply=send_reply,
             reply_answers=reply_answers if send_reply else None,
-            secret_confirmed=_confirmed(allow_secret, reason_text, reply_body),
+            secret_confirmed=_secret_confirmed(allow_secret, reason_text, reply_body),
         )
         sent = (
             _send_reply(
@@ -235,13 +235,6 @@ def decline_phone(
 
 
 MAX_CALL_SECONDS = 24 * 3600
-
-
-def _confirmed(allow_secret: bool, *texts: str | None) -> bool | None:
-    """For the audit: True when the technician saved a text despite the credential warning."""
-    if allow_secret and any(t and find_credential(t) for t in texts):
-        return True
-    return None
 
 
 def log_call(
@@ -311,6 +304,6 @@ def log_call(
             asked_first_response=counts_as_first_response,
             first_response=first,
             first_response_met=ticket.first_response_met if first else None,
-            secret_confirmed=_confirmed(allow_secret, notes_text),
+            secret_confirmed=_secret_confirmed(allow_secret, notes_text),
         )
         return CallResult(ticket, call.id, first)

@@ -163,6 +163,13 @@ def _check_secret(body: str, what: str, allow_secret: bool) -> None:
         raise LooksLikeSecret(what, found)
 
 
+def _secret_confirmed(allow_secret: bool, *texts: str | None) -> bool | None:
+    """For the audit: True when the technician saved a text despite the credential warning."""
+    if allow_secret and any(t and find_credential(t) is not None for t in texts):
+        return True
+    return None
+
+
 def _check_open(ticket: Ticket, doing: str) -> None:
     if ticket.status == TicketStatus.CLOSED:
         raise ActionError(f"#{ticket.number} is closed: reopen it before you {doing}")
@@ -327,7 +334,7 @@ def reply(
             at,
             config,
             follow_up=follow_up or None,
-            secret_confirmed=(allow_secret and find_credential(body) is not None) or None,
+            secret_confirmed=_secret_confirmed(allow_secret, body),
         )
         return result
 
@@ -386,9 +393,14 @@ def note(
         )
         if clear_draft:
             _delete_draft(session, number, me.id)
-        secret = allow_secret and find_credential(body) is not None
         audit(
-            session, number, actor, "note", at, message=message_id, secret_confirmed=secret or None
+            session,
+            number,
+            actor,
+            "note",
+            at,
+            message=message_id,
+            secret_confirmed=_secret_confirmed(allow_secret, body),
         )
         return ticket
 
