@@ -7,15 +7,20 @@ for, 75 when the store is unreachable.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from tui.cli.core import EX_TEMPFAIL, EX_USAGE, common_options, echo_json, fail, opened_store
+from tui.cli.core import EX_USAGE, common_options, echo_json, fail
+
+if TYPE_CHECKING:
+    from models.store.db import Store
+    from models.store.search import SearchHit
 
 
 @click.command("search")
 @click.argument("words", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array of the matching tickets.")
 @click.option(
     "--limit",
     type=click.IntRange(min=1, max=10_000),
@@ -35,23 +40,20 @@ def search_command(words: tuple[str, ...], as_json: bool, limit: int) -> None:
     shiftdesk search '"sync fails"' 'print*'
     """
     from models.policy.sanitize import safe_line
-    from models.store.db import StoreError, StoreUnavailable
     from models.store.search import SearchError, search
+    from tui.cli.work import _run
 
     text = " ".join(words)
-    with opened_store() as store:
-        try:
-            with store.session() as session:
-                hits, more = search(session, text, limit=limit)
-        except SearchError as exc:
-            fail(str(exc), EX_USAGE)
-            return
-        except StoreUnavailable as exc:
-            fail(str(exc), EX_TEMPFAIL)
-            return
-        except StoreError as exc:
-            fail(str(exc), 1)
-            return
+
+    def find(store: Store) -> tuple[list[SearchHit], bool]:
+        with store.session() as session:
+            return search(session, text, limit=limit)
+
+    try:
+        hits, more = _run(find)  # store failures: one line, exit 75 / 1
+    except SearchError as exc:
+        fail(str(exc), EX_USAGE)
+        return
     if as_json:  # the one --json shape: an array, `[]` when nothing matches (exit 1 still)
         echo_json(
             [
